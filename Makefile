@@ -1,0 +1,86 @@
+# Every target bootstraps what it needs from nothing; stamps make the second run a no-op.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(CURDIR)/$(VENV)/bin
+NODE_BIN := $(CURDIR)/node_modules/.bin
+# jsii runs the first `node` on PATH: the pinned Node 22 from package.json, not the machine's 20.
+export PATH := $(NODE_BIN):$(BIN):$(PATH)
+ENV ?= dev
+# Lambda bundles are built from this wheelhouse, so synth needs no network (see docs/decision_log.md).
+WHEELHOUSE := .build/wheelhouse
+LAMBDA_PY := 3.14
+LAMBDA_PLATFORM := manylinux2014_aarch64
+
+.PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt lambda_src/requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WHEELHOUSE)/.stamp: lambda_src/requirements.txt $(VENV)/.stamp
+	mkdir -p $(WHEELHOUSE)
+	# amazon-dax-client is published as an sdist only: build its pure-Python wheel first.
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELHOUSE) amazon-dax-client==2.1.0
+	$(PY) -m pip download --quiet --dest $(WHEELHOUSE) --no-deps \
+	  --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
+	  --find-links $(WHEELHOUSE) -r lambda_src/requirements.txt
+	touch $@
+
+/usr/bin/redis-server:
+	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp ## install everything (idempotent)
+
+synth: setup ## synthesize the stack (ENV=dev|prod), run cdk-nag and cfn-lint
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk synth --quiet -c env=$(ENV)
+	cfn-lint --non-zero-exit-code warning -- cdk.out/*.template.json
+	@echo "synth ok: cdk.out/ (env=$(ENV)), cdk-nag clean, cfn-lint clean"
+
+synth-all: ## synthesize dev and prod
+	$(MAKE) synth ENV=dev
+	$(MAKE) synth ENV=prod
+
+lint: $(VENV)/.stamp ## ruff
+	ruff check .
+	ruff format --check .
+
+typecheck: $(VENV)/.stamp ## mypy
+	mypy cache_constructs stacks lambda_src app.py
+
+test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the whole test suite
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q $(PYTEST_ARGS)
+
+snapshot-update: setup /usr/bin/redis-server ## rewrite the stack snapshots after an intended change
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q tests/snapshots --snapshot-update
+
+local: setup /usr/bin/redis-server ## run the product API on localhost (PORT=8080, SEED=N)
+	$(PY) -m local_stack $(if $(SEED),--seed $(SEED),)
+
+bench: setup /usr/bin/redis-server ## benchmarks vs naive and dogpile.cache (BENCH_QUICK=1 for a short run)
+	$(PY) -m bench
+
+diff: setup ## cdk diff against the deployed stack (needs AWS credentials)
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk diff -c env=$(ENV)
+
+deploy: setup ## deploy ENV (needs AWS credentials)
+	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk deploy -c env=$(ENV)
+
+destroy: setup ## destroy ENV (needs AWS credentials)
+	cdk destroy -c env=$(ENV)
+
+clean: ## remove build outputs (keeps the venv and node_modules)
+	rm -rf cdk.out .build dist build *.egg-info .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Lambda asset root; shipped in the wheel so the constructs can bundle it."""

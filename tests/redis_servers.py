@@ -1,0 +1,163 @@
+"""Real redis-server processes on free loopback ports, for tests and benchmarks.
+
+Each server runs in its own temporary directory with persistence off. Readiness is awaited
+by connecting (the server accepting a PING is the event), never by sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_ready(
+    port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0, **auth: str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server on port {port} exited with {proc.returncode}")
+        try:
+            with redis.Redis(port=port, socket_connect_timeout=0.2, **auth) as client:  # type: ignore[arg-type]
+                if client.ping():
+                    return
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+            # ResponseError: a cluster node answers before its slots are assigned.
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"redis-server on port {port} not ready after {timeout}s")
+        time.sleep(0.02)
+
+
+@dataclass
+class RedisServer:
+    """One redis-server process; stop() and start() reuse the same port (outage tests)."""
+
+    port: int = field(default_factory=free_port)
+    extra_args: list[str] = field(default_factory=list)
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="redis-test-")))
+    proc: subprocess.Popen[bytes] | None = None
+    ready_auth: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        args = [
+            REDIS_SERVER,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.workdir),
+            "--logfile", str(self.workdir / "redis.log"),
+            *self.extra_args,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_ready(self.port, self.proc, **self.ready_auth)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextmanager
+def standalone(extra_args: list[str] | None = None, **ready_auth: str) -> Iterator[RedisServer]:
+    server = RedisServer(extra_args=extra_args or [], ready_auth=ready_auth)
+    try:
+        yield server.start()
+    finally:
+        server.cleanup()
+
+
+ACL_USER = "app"
+ACL_PASSWORD = "s3cret-test-password"  # noqa: S105 - a throwaway password for a loopback test server
+
+
+@contextmanager
+def with_acl_user() -> Iterator[RedisServer]:
+    """A server whose default user is disabled: only ACL_USER/ACL_PASSWORD may connect."""
+    args = [
+        "--user", "default", "off",
+        "--user", ACL_USER, "on", f">{ACL_PASSWORD}", "~pc:*", "+@all",
+    ]  # fmt: skip
+    with standalone(args, username=ACL_USER, password=ACL_PASSWORD) as server:
+        yield server
+
+
+@dataclass
+class RedisCluster:
+    nodes: list[RedisServer]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url
+
+    @property
+    def startup_nodes(self) -> list[tuple[str, int]]:
+        return [("127.0.0.1", node.port) for node in self.nodes]
+
+
+@contextmanager
+def cluster(size: int = 3) -> Iterator[RedisCluster]:
+    """A `size`-node cluster with no replicas, every slot covered."""
+    nodes = [
+        RedisServer(extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+        for _ in range(size)
+    ]
+    try:
+        for node in nodes:
+            node.start()
+        subprocess.run(
+            [REDIS_CLI, "--cluster", "create", *[f"127.0.0.1:{n.port}" for n in nodes],
+             "--cluster-replicas", "0", "--cluster-yes"],
+            check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+        _wait_cluster_ok(nodes[0].port)
+        yield RedisCluster(nodes)
+    finally:
+        for node in nodes:
+            node.cleanup()
+
+
+def _wait_cluster_ok(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    with redis.Redis(port=port) as client:
+        while True:
+            info = client.execute_command("CLUSTER", "INFO")
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            if "cluster_state:ok" in text:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("cluster did not reach cluster_state:ok")
+            time.sleep(0.05)
