@@ -101,7 +101,7 @@ def standalone(extra_args: list[str] | None = None, **ready_auth: str) -> Iterat
 
 
 ACL_USER = "app"
-ACL_PASSWORD = "s3cret-test-password"  # noqa: S105 - a throwaway password for a loopback test server
+ACL_PASSWORD = "s3cret-test-password"
 
 
 @contextmanager
