@@ -24,7 +24,6 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt lambda_src/requirements.tx
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 node_modules/.stamp: package.json package-lock.json
