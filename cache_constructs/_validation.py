@@ -1,0 +1,62 @@
+"""Prop validation shared by the constructs: every failure is a ValueError naming the prop.
+
+Values that are unresolved CDK tokens (parameters, references) cannot be checked at synth
+time and are skipped, as the CDK's own constructs do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aws_cdk import Token
+
+
+def is_unresolved(value: Any) -> bool:
+    """True when `value` is a CDK token whose real value is only known at deploy time."""
+    return value is not None and Token.is_unresolved(value)
+
+
+def require_one_of(prop: str, value: Any, allowed: Iterable[Any]) -> None:
+    """Raise unless `value` is one of `allowed` (tokens pass)."""
+    if is_unresolved(value):
+        return
+    allowed_list = list(allowed)
+    if value not in allowed_list:
+        shown = ", ".join(repr(a) for a in allowed_list)
+        raise ValueError(f"{prop} must be one of {shown}; got {value!r}")
+
+
+def require_int_range(prop: str, value: Any, low: int, high: int | None = None) -> None:
+    """Raise unless `value` is an int (not a bool) with low <= value (<= high) (tokens pass)."""
+    if is_unresolved(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{prop} must be an integer; got {value!r}")
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ValueError(f"{prop} must be {bounds}; got {value}")
+
+
+def require_number_range(prop: str, value: Any, low: float, high: float) -> None:
+    """Raise unless `value` is a number (not a bool) with low <= value <= high."""
+    if is_unresolved(value):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{prop} must be a number; got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{prop} must be between {low} and {high}; got {value}")
+
+
+def require_exactly_one(existing_prop: str, existing: Any, props_prop: str, props: Any) -> None:
+    """A caller brings an existing resource OR the props to build one, never both."""
+    if existing is not None and props is not None:
+        raise ValueError(f"give either {existing_prop} or {props_prop}, not both")
+
+
+def require_non_empty(prop: str, values: Any) -> None:
+    """Raise when a list prop is empty (tokens pass)."""
+    if is_unresolved(values):
+        return
+    if not values:
+        raise ValueError(f"{prop} must not be empty")
