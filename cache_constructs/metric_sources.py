@@ -1,0 +1,154 @@
+"""What the cache dashboard and alarms read: metric-source protocols and the handlers' EMF metrics.
+
+`CacheDashboard` and `CacheAlarms` accept any object with the right ``metric_*`` methods
+(``CachedRestApi``, ``ValkeyCache``, ``DaxCache``, ``StreamInvalidator`` or a caller's own
+construct), so the protocols below are structural: nothing has to inherit from them.
+
+`ServiceMetrics` builds the CloudWatch metrics that the Lambda runtime publishes through
+Powertools EMF (namespace ``POWERTOOLS_METRICS_NAMESPACE``, dimension ``service``), using
+exactly the names fixed in docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+from cache_constructs import runtime_environment
+
+# The names the runtime publishes under (docs/architecture.md), from the one module that
+# also sets them as the functions' environment.
+DEFAULT_METRICS_NAMESPACE = runtime_environment.DEFAULT_METRICS_NAMESPACE
+DEFAULT_SERVICE_NAME = runtime_environment.SERVICE_NAME
+#: The EMF dimension Powertools adds to every metric.
+SERVICE_DIMENSION = "service"
+
+CacheLayer = Literal["L1", "L2"]
+
+
+class ApiMetricsSource(Protocol):
+    """An API Gateway REST stage with a cache (e.g. ``CachedRestApi``)."""
+
+    def metric_cache_hit_count(self) -> cloudwatch.IMetric: ...
+    def metric_cache_miss_count(self) -> cloudwatch.IMetric: ...
+    def metric_latency(self) -> cloudwatch.IMetric: ...
+    def metric_integration_latency(self) -> cloudwatch.IMetric: ...
+
+
+class ValkeyMetricsSource(Protocol):
+    """A Valkey/Redis cache (e.g. ``ValkeyCache``)."""
+
+    def metric_cpu_utilization(self) -> cloudwatch.IMetric: ...
+    def metric_memory_usage_percent(self) -> cloudwatch.IMetric: ...
+    def metric_evictions(self) -> cloudwatch.IMetric: ...
+    def metric_current_connections(self) -> cloudwatch.IMetric: ...
+    def metric_replication_lag(self) -> cloudwatch.IMetric | None: ...
+    def metric_cache_hit_rate(self) -> cloudwatch.IMetric: ...
+
+
+class DaxMetricsSource(Protocol):
+    """A DAX cluster (e.g. ``DaxCache``)."""
+
+    def metric_item_cache_hits(self) -> cloudwatch.IMetric: ...
+    def metric_item_cache_misses(self) -> cloudwatch.IMetric: ...
+    def metric_query_cache_hits(self) -> cloudwatch.IMetric: ...
+    def metric_query_cache_misses(self) -> cloudwatch.IMetric: ...
+    def metric_evicted_size(self) -> cloudwatch.IMetric: ...
+    def metric_error_request_count(self) -> cloudwatch.IMetric: ...
+    def metric_fault_request_count(self) -> cloudwatch.IMetric: ...
+
+
+class StreamMetricsSource(Protocol):
+    """A stream-to-Lambda invalidation path with a dead-letter queue (``StreamInvalidator``)."""
+
+    def metric_iterator_age(self) -> cloudwatch.IMetric: ...
+    def metric_dlq_depth(self) -> cloudwatch.IMetric: ...
+
+
+class ServiceMetrics:
+    """The product-service handlers' own EMF metrics.
+
+    :param namespace: ``POWERTOOLS_METRICS_NAMESPACE`` of the functions.
+        Default ``"CachedProductService"``.
+    :param service_name: ``POWERTOOLS_SERVICE_NAME`` (the ``service`` dimension).
+        Default ``"product-service"``.
+    :param period: aggregation period of every metric. Default 1 minute.
+    """
+
+    def __init__(
+        self,
+        *,
+        namespace: str = DEFAULT_METRICS_NAMESPACE,
+        service_name: str = DEFAULT_SERVICE_NAME,
+        period: Duration | None = None,
+    ) -> None:
+        if not namespace:
+            raise ValueError("metrics_namespace must be a non-empty string")
+        if not service_name:
+            raise ValueError("service_name must be a non-empty string")
+        self.namespace = namespace
+        self.service_name = service_name
+        self.period = period or Duration.minutes(1)
+
+    def metric(self, metric_name: str, *, statistic: str = "Sum") -> cloudwatch.Metric:
+        """One EMF metric of the service, e.g. ``metric("L2Hit")``."""
+        return cloudwatch.Metric(
+            namespace=self.namespace,
+            metric_name=metric_name,
+            dimensions_map={SERVICE_DIMENSION: self.service_name},
+            statistic=statistic,
+            period=self.period,
+        )
+
+    def metric_hits(self, layer: CacheLayer) -> cloudwatch.Metric:
+        """``L1Hit`` or ``L2Hit`` (Sum)."""
+        return self.metric(f"{layer}Hit")
+
+    def metric_misses(self, layer: CacheLayer) -> cloudwatch.Metric:
+        """``L1Miss`` or ``L2Miss`` (Sum)."""
+        return self.metric(f"{layer}Miss")
+
+    def metric_hit_rate_percent(
+        self, layer: CacheLayer, *, min_requests: int = 1
+    ) -> cloudwatch.MathExpression:
+        """Hits / (hits + misses) in percent; 100 in periods with fewer than ``min_requests``.
+
+        A layer publishes a hit or a miss only when it is consulted, so either series can
+        be absent in a period: FILL(..., 0) keeps an all-hit or all-miss minute meaningful.
+        Periods with fewer lookups than ``min_requests`` report 100 (healthy), so a quiet
+        service never looks like a cold cache.
+        """
+        _check_min_requests(min_requests)
+        hits, lookups = "FILL(h, 0)", "(FILL(h, 0) + FILL(m, 0))"
+        return cloudwatch.MathExpression(
+            expression=f"IF({lookups} >= {min_requests}, 100 * {hits} / {lookups}, 100)",
+            using_metrics={"h": self.metric_hits(layer), "m": self.metric_misses(layer)},
+            label=f"{layer} hit rate %",
+            period=self.period,
+        )
+
+    def metric_bypass_rate_percent(self, *, min_requests: int = 1) -> cloudwatch.MathExpression:
+        """CacheBypass / (L2Hit + L2Miss + CacheBypass) in percent; 0 below ``min_requests``.
+
+        The denominator is every read that got past L1 and either consulted L2 (hit or miss)
+        or skipped it (bypass: L2 unavailable, breaker open). Guarded like the hit rate.
+        """
+        _check_min_requests(min_requests)
+        bypasses, reads = "FILL(b, 0)", "(FILL(h, 0) + FILL(m, 0) + FILL(b, 0))"
+        return cloudwatch.MathExpression(
+            expression=f"IF({reads} >= {min_requests}, 100 * {bypasses} / {reads}, 0)",
+            using_metrics={
+                "h": self.metric_hits("L2"),
+                "m": self.metric_misses("L2"),
+                "b": self.metric("CacheBypass"),
+            },
+            label="cache bypass rate %",
+            period=self.period,
+        )
+
+
+def _check_min_requests(min_requests: int) -> None:
+    if min_requests < 1:
+        raise ValueError(f"min_requests must be an integer >= 1, got {min_requests!r}")
