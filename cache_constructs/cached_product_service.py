@@ -1,0 +1,412 @@
+"""CachedProductService: the product table, its four functions and every cache layer, wired.
+
+What it builds (docs/architecture.md):
+
+- the DynamoDB table (keys, category index, stream, TTL attribute from
+  ``product_table_schema``), encrypted, point-in-time recovery on;
+- the read, list, write and invalidation functions (Python 3.14, arm64, X-Ray, Powertools,
+  one shared asset from ``lambda_code``), each in the VPC's private subnets with a security
+  group of its own and a log group with a retention;
+- the L2 cache (``ValkeyCache``, serverless or a replication group), optionally a DAX cluster
+  (``DaxCache``) for item reads;
+- the REST API (``CachedRestApi``) with the routes of ``product_routes``: the list route is
+  cached at API Gateway keyed by its query parameters, the item route is not (by default);
+- the ``StreamInvalidator`` that feeds the table's stream to the invalidation function.
+
+Every function gets only what it needs: read GetItem (+ DAX read), list Query on the category
+index, write conditional Put/Delete and GetItem (+ DAX write), invalidation stream read and the
+dead-letter queue. DynamoDB is reached through a VPC gateway endpoint, so no NAT is needed.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cache_constructs import product_table_schema as schema
+from cache_constructs import runtime_environment as env_names
+from cache_constructs._validation import is_unresolved, require_int_range
+from cache_constructs.cache_policy import CachePolicy, policy_for_route
+from cache_constructs.lambda_code import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, ProductServiceCode
+from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
+from cache_constructs.stream_invalidator import StreamInvalidator
+
+#: Handler strings, relative to the asset root (lambda_src/).
+READ_HANDLER = "handlers.read_handler.handler"
+LIST_HANDLER = "handlers.list_handler.handler"
+WRITE_HANDLER = "handlers.write_handler.handler"
+STREAM_HANDLER = "handlers.stream_handler.handler"
+
+_REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY)
+
+
+class CachedProductService(Construct):
+    """The product service: table, functions, caches, API and stream invalidation.
+
+    :param scope: parent construct.
+    :param id_: construct id.
+    :param vpc: the VPC of the functions and caches.
+    :param vpc_subnets: where the functions and caches go. Default: the VPC's private
+        isolated subnets (private with egress when the VPC has no isolated ones).
+    :param dynamodb_gateway_endpoint: add a DynamoDB gateway endpoint to ``vpc``. Default
+        (None): added unless the VPC is a construct of this app that already has one; pass
+        False for an imported VPC that has one (a route table takes one per service).
+    :param removal_policy: what happens to the table when it leaves the stack:
+        ``RETAIN`` (default), ``SNAPSHOT`` is not supported by DynamoDB, ``DESTROY``.
+    :param deletion_protection: the table's deletion protection. Default: on unless
+        ``removal_policy`` is ``DESTROY``.
+    :param table_encryption_key: a customer-managed KMS key for the table. Default: the
+        AWS-managed key.
+    :param log_retention: retention of the functions' log groups. Default one month.
+    :param memory_size_mb: memory of the read, list and write functions, 128..10240.
+        Default 512.
+    :param timeout: timeout of the read, list and write functions, 1..29 s (API Gateway's
+        integration limit). Default 10 s.
+    :param reserved_concurrent_executions: reserved concurrency of each API function.
+        Default: none (unreserved).
+    :param item_policy: cache policy of ``GET /products/{id}``. Default ``semi-static``.
+    :param list_policy: cache policy of ``GET /products``. Default ``dynamic``.
+    :param metrics_namespace: ``POWERTOOLS_METRICS_NAMESPACE``. Default
+        ``"CachedProductService"``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        vpc: ec2.IVpc,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        dynamodb_gateway_endpoint: bool | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        deletion_protection: bool | None = None,
+        table_encryption_key: kms.IKey | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        memory_size_mb: int = 512,
+        timeout: Duration | None = None,
+        reserved_concurrent_executions: int | None = None,
+        item_policy: CachePolicy | None = None,
+        list_policy: CachePolicy | None = None,
+        metrics_namespace: str = env_names.DEFAULT_METRICS_NAMESPACE,
+    ) -> None:
+        super().__init__(scope, id_)
+        timeout = timeout or Duration.seconds(10)
+        _validate(
+            removal_policy=removal_policy,
+            memory_size_mb=memory_size_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            metrics_namespace=metrics_namespace,
+        )
+        self.vpc = vpc
+        self.vpc_subnets = vpc_subnets or _default_subnets(vpc)
+        self.log_retention = log_retention
+        self.metrics_namespace = metrics_namespace
+        #: The policies the read and list routes run with (API layer dropped where uncached).
+        self.item_policy = policy_for_route(GET_PRODUCT, item_policy)
+        self.list_policy = policy_for_route(LIST_PRODUCTS, list_policy)
+
+        #: The DynamoDB gateway endpoint this construct added (None when the VPC had one).
+        self.dynamodb_endpoint = self._build_dynamodb_endpoint(dynamodb_gateway_endpoint)
+        #: The product table (source of truth).
+        self.table = self._build_table(
+            removal_policy=removal_policy,
+            deletion_protection=(
+                deletion_protection
+                if deletion_protection is not None
+                else removal_policy != RemovalPolicy.DESTROY
+            ),
+            encryption_key=table_encryption_key,
+        )
+        #: ``GET /products/{id}``.
+        self.read_function = self._build_function(
+            "ReadFunction",
+            READ_HANDLER,
+            description="Product item reads through L1, L2 (Valkey), DAX and DynamoDB",
+            cache_policy=self.item_policy,
+            memory_size_mb=memory_size_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+        )
+        #: ``GET /products`` (by category).
+        self.list_function = self._build_function(
+            "ListFunction",
+            LIST_HANDLER,
+            description="Product lists by category through L1, L2 (Valkey) and the GSI",
+            cache_policy=self.list_policy,
+            memory_size_mb=memory_size_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+        )
+        #: ``POST /products``, ``PUT /products/{id}``, ``DELETE /products/{id}``.
+        self.write_function = self._build_function(
+            "WriteFunction",
+            WRITE_HANDLER,
+            description="Product writes (conditional) with cache write-through",
+            cache_policy=self.item_policy,
+            memory_size_mb=memory_size_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+        )
+        #: The stream-driven cache invalidation function.
+        self.invalidation_function = self._build_function(
+            "InvalidationFunction",
+            STREAM_HANDLER,
+            description="Invalidates the L2 cache from the product table's stream",
+            cache_policy=self.item_policy,
+            memory_size_mb=256,
+            timeout=Duration.seconds(60),
+            reserved_concurrent_executions=None,
+        )
+        self._grant_table_access()
+        #: The stream event source, its dead-letter queue and their metrics.
+        self.stream_invalidator = StreamInvalidator(
+            self,
+            "StreamInvalidator",
+            table=self.table,
+            function=self.invalidation_function,
+        )
+
+    # -- public helpers ----------------------------------------------------------------
+
+    @property
+    def functions(self) -> tuple[lambda_.Function, ...]:
+        """Every function of the service: read, list, write, invalidation."""
+        return (
+            self.read_function,
+            self.list_function,
+            self.write_function,
+            self.invalidation_function,
+        )
+
+    @property
+    def category_index_arn(self) -> str:
+        """ARN of the category GSI (what the list function may Query)."""
+        return f"{self.table.table_arn}/index/{schema.CATEGORY_INDEX_NAME}"
+
+    # -- overridable parts -------------------------------------------------------------
+
+    def _build_dynamodb_endpoint(self, wanted: bool | None) -> ec2.GatewayVpcEndpoint | None:
+        """A DynamoDB gateway endpoint on the subnets of the functions, unless one exists."""
+        if wanted is False or (wanted is None and _has_dynamodb_gateway_endpoint(self.vpc)):
+            return None
+        return ec2.GatewayVpcEndpoint(
+            self,
+            "DynamoDbEndpoint",
+            vpc=self.vpc,
+            service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+            subnets=[self.vpc_subnets],
+        )
+
+    def _build_table(
+        self,
+        *,
+        removal_policy: RemovalPolicy,
+        deletion_protection: bool,
+        encryption_key: kms.IKey | None,
+    ) -> dynamodb.Table:
+        """The product table: schema from ``product_table_schema``, on-demand, stream on."""
+        table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(
+                name=schema.PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(name=schema.SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            stream=dynamodb.StreamViewType(schema.STREAM_VIEW_TYPE),
+            time_to_live_attribute=schema.TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=(
+                dynamodb.TableEncryption.CUSTOMER_MANAGED
+                if encryption_key
+                else dynamodb.TableEncryption.AWS_MANAGED
+            ),
+            encryption_key=encryption_key,
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy,
+        )
+        table.add_global_secondary_index(
+            index_name=schema.CATEGORY_INDEX_NAME,
+            partition_key=dynamodb.Attribute(
+                name=schema.CATEGORY_INDEX_PARTITION_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            sort_key=dynamodb.Attribute(
+                name=schema.CATEGORY_INDEX_SORT_KEY, type=dynamodb.AttributeType.STRING
+            ),
+            projection_type=dynamodb.ProjectionType(schema.CATEGORY_INDEX_PROJECTION),
+        )
+        return table
+
+    def _build_function(
+        self,
+        id_: str,
+        handler: str,
+        *,
+        description: str,
+        cache_policy: CachePolicy,
+        memory_size_mb: int,
+        timeout: Duration,
+        reserved_concurrent_executions: int | None,
+    ) -> lambda_.Function:
+        """One function: shared asset, own security group, own log group, X-Ray on."""
+        security_group = ec2.SecurityGroup(
+            self,
+            f"{id_}SecurityGroup",
+            vpc=self.vpc,
+            description=f"{id_} of {self.node.path}",
+            allow_all_outbound=False,
+        )
+        # DynamoDB (through the gateway endpoint's prefix-list route) and AWS APIs over HTTPS;
+        # cache ports are opened by ValkeyCache/DaxCache grants. Without NAT nothing else leaves.
+        security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to DynamoDB via the gateway endpoint"
+        )
+        log_group = logs.LogGroup(
+            self,
+            f"{id_}Logs",
+            retention=self.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        environment = {
+            **env_names.service_env(
+                self.table.table_name, metrics_namespace=self.metrics_namespace
+            ),
+            **env_names.policy_env(cache_policy.to_runtime_json()),
+        }
+        function = lambda_.Function(
+            self,
+            id_,
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=handler,
+            code=ProductServiceCode.of(self),
+            description=description,
+            memory_size=memory_size_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment=environment,
+            vpc=self.vpc,
+            vpc_subnets=self.vpc_subnets,
+            security_groups=[security_group],
+        )
+        self._acknowledge_function_role(function)
+        return function
+
+    def _grant_table_access(self) -> None:
+        """Least privilege per function (the stream grant comes with the StreamInvalidator)."""
+        self.read_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem"],
+                resources=[self.table.table_arn],
+            )
+        )
+        self.list_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[self.category_index_arn],
+            )
+        )
+        self.write_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                resources=[self.table.table_arn],
+            )
+        )
+        if self.table.encryption_key is not None:
+            for function in (self.read_function, self.list_function):
+                self.table.encryption_key.grant_decrypt(function)
+            self.table.encryption_key.grant_encrypt_decrypt(self.write_function)
+            self.table.encryption_key.grant_decrypt(self.invalidation_function)
+
+    def _acknowledge_function_role(self, function: lambda_.Function) -> None:
+        """Explain the two findings every VPC function with X-Ray tracing has."""
+        role = function.role
+        if role is None:
+            return
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id=(
+                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
+                    "policy/service-role/AWSLambdaBasicExecutionRole]"
+                ),
+                reason=(
+                    "AWSLambdaBasicExecutionRole only allows writing the function's own "
+                    "CloudWatch logs; AWS keeps it current for the Lambda service."
+                ),
+            ),
+            Acknowledgment(
+                id=(
+                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
+                    "policy/service-role/AWSLambdaVPCAccessExecutionRole]"
+                ),
+                reason=(
+                    "AWSLambdaVPCAccessExecutionRole is the minimal policy Lambda needs to "
+                    "manage the function's VPC network interfaces."
+                ),
+            ),
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "X-Ray active tracing needs xray:PutTraceSegments and "
+                    "xray:PutTelemetryRecords, which have no resource-level permissions."
+                ),
+            ),
+        )
+
+
+def _default_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
+    if vpc.isolated_subnets:
+        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+    return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+
+def _has_dynamodb_gateway_endpoint(vpc: ec2.IVpc) -> bool:
+    """True when ``vpc`` (a construct of this app) already has a DynamoDB gateway endpoint."""
+    for child in vpc.node.find_all():
+        if isinstance(child, ec2.CfnVPCEndpoint) and child.vpc_endpoint_type in (
+            None,
+            "Gateway",
+        ):
+            service = child.service_name
+            if isinstance(service, str) and ".dynamodb" in service:
+                return True
+    return False
+
+
+def _validate(
+    *,
+    removal_policy: RemovalPolicy,
+    memory_size_mb: int,
+    timeout: Duration,
+    reserved_concurrent_executions: int | None,
+    metrics_namespace: str,
+) -> None:
+    if removal_policy not in _REMOVAL_POLICIES or removal_policy == RemovalPolicy.SNAPSHOT:
+        raise ValueError(
+            "removal_policy must be RemovalPolicy.RETAIN or RemovalPolicy.DESTROY "
+            f"(DynamoDB tables take no snapshot); got {removal_policy}"
+        )
+    require_int_range("memory_size_mb", memory_size_mb, 128, 10240)
+    if not is_unresolved(timeout.to_seconds()) and not 1 <= timeout.to_seconds() <= 29:
+        raise ValueError(
+            "timeout must be between 1 and 29 seconds (API Gateway's integration limit); "
+            f"got {timeout.to_seconds()} s"
+        )
+    if reserved_concurrent_executions is not None:
+        require_int_range("reserved_concurrent_executions", reserved_concurrent_executions, 1)
+    if not metrics_namespace:
+        raise ValueError("metrics_namespace must be a non-empty string")
+
+
+__all__ = ["CachedProductService"]
