@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aws_cdk import Token
+from aws_cdk import aws_ec2 as ec2
 
 
 def is_unresolved(value: Any) -> bool:
@@ -60,3 +61,22 @@ def require_non_empty(prop: str, values: Any) -> None:
         return
     if not values:
         raise ValueError(f"{prop} must not be empty")
+
+
+def select_private_subnet_ids(
+    prop: str, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None
+) -> list[str]:
+    """Subnet ids of `selection` in `vpc` (default: its private subnets); public ones refused."""
+    selected = vpc.select_subnets(
+        availability_zones=selection.availability_zones if selection else None,
+        one_per_az=selection.one_per_az if selection else None,
+        subnet_filters=selection.subnet_filters if selection else None,
+        subnet_group_name=selection.subnet_group_name if selection else None,
+        subnets=selection.subnets if selection else None,
+        subnet_type=selection.subnet_type if selection else None,
+    )
+    if selected.has_public:
+        raise ValueError(f"{prop} must select private subnets, not public ones")
+    if not selected.subnet_ids:
+        raise ValueError(f"{prop} selects no subnets")
+    return list(selected.subnet_ids)
