@@ -58,7 +58,7 @@ lint: $(VENV)/.stamp ## ruff
 	ruff format --check .
 
 typecheck: $(VENV)/.stamp ## mypy
-	mypy cache_constructs stacks lambda_src app.py
+	mypy cache_constructs stacks lambda_src app.py local_stack
 
 test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the whole test suite
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q $(PYTEST_ARGS)

@@ -1,0 +1,218 @@
+"""The supervisor: start every part in order, publish `stack.json`, stop everything in 5 s.
+
+Start order: redis-server (unless REDIS_URL names one), moto server, the product table, the
+four function workers (cold starts in parallel), the stream poller, the HTTP front, the seed
+data; then `<state_dir>/stack.json` is written atomically: its appearance is the readiness
+event. Stop runs in reverse and removes `stack.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration
+
+from cache_constructs.cache_policy import CachePolicy
+from cache_constructs.product_routes import PRODUCT_ROUTES
+from cache_constructs.product_table_schema import ITEM_PK_PREFIX, PARTITION_KEY
+from cache_constructs.stream_invalidator import STREAM_EVENT_NAMES
+from local_stack.dead_letter import DeadLetterFile
+from local_stack.dynamodb_emulator import DynamoDBEmulator
+from local_stack.functions import function_specs, route_policies
+from local_stack.http_front import ApiFront, FrontServer
+from local_stack.lambda_worker import LambdaWorker
+from local_stack.processes import free_port
+from local_stack.redis_process import RedisProcess, ping
+from local_stack.seed import seed_products
+from local_stack.stream_poller import EventSourceSettings, StreamPoller
+
+log = logging.getLogger("local_stack")
+
+STACK_FILE = "stack.json"
+DEAD_LETTER_FILE = "stream-dlq.jsonl"
+
+
+@dataclass
+class StackOptions:
+    """Everything `python -m local_stack` can be told (see `__main__` for the flags)."""
+
+    state_dir: Path = Path(".local")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    """API port; 0 picks a free one."""
+    region: str = "us-east-1"
+    table_name: str = "products-local"
+    redis_url: str | None = None
+    """An existing Redis; None starts a redis-server of our own on a free port."""
+    dynamodb_port: int = 0
+    """moto server port; 0 picks a free one."""
+    seed: int = 0
+    l1_ttl_seconds: int | None = None
+    stream_lag_seconds: int = 2
+    """The invalidation lag budgeted in max_staleness (poll interval + delivery, rounded up)."""
+    event_source: EventSourceSettings = field(default_factory=EventSourceSettings)
+
+
+class LocalStack:
+    """Owns every child; `start()` then `stop()` (also after a failed start)."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        self.state_dir = options.state_dir.resolve()
+        self.redis: RedisProcess | None = None
+        self.emulator: DynamoDBEmulator | None = None
+        self.workers: dict[str, LambdaWorker] = {}
+        self.poller: StreamPoller | None = None
+        self.front: FrontServer | None = None
+        self.info: dict[str, Any] = {}
+
+    @property
+    def stack_file(self) -> Path:
+        return self.state_dir / STACK_FILE
+
+    def start(self) -> dict[str, Any]:
+        """Start every part; return what `stack.json` holds."""
+        options = self.options
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.stack_file.unlink(missing_ok=True)
+        # Bind the API port first: a port in use fails in a second, not after every start.
+        api = ApiFront(self._invoke)
+        self.front = FrontServer(api, host=options.host, port=options.port)
+        api_port = self.front.server_port
+
+        redis_url = options.redis_url
+        if redis_url is None:
+            self.redis = RedisProcess(port=free_port(), state_dir=self.state_dir)
+            self.redis.start()
+            redis_url = self.redis.url
+        elif not ping(redis_url):
+            log.warning("REDIS_URL %s does not answer yet: requests will bypass L2", redis_url)
+        log.info("redis at %s", redis_url)
+
+        self.emulator = DynamoDBEmulator(
+            port=options.dynamodb_port or free_port(),
+            region=options.region,
+            state_dir=self.state_dir,
+        )
+        self.emulator.start()
+        stream_arn = self.emulator.create_product_table(options.table_name)
+        log.info(
+            "table %s at %s, stream %s", options.table_name, self.emulator.endpoint, stream_arn
+        )
+
+        policies = route_policies(l1_ttl_seconds=options.l1_ttl_seconds)
+        specs = function_specs(
+            table_name=options.table_name,
+            region=options.region,
+            dynamodb_endpoint=self.emulator.endpoint,
+            redis_url=redis_url,
+            policies=policies,
+        )
+        for name, spec in specs.items():
+            self.workers[name] = LambdaWorker(spec, log_path=self.state_dir / f"{name}.log")
+            self.workers[name].start()
+        for worker in self.workers.values():
+            worker.wait_ready()
+        log.info("functions ready: %s", ", ".join(self.workers))
+
+        self.poller = StreamPoller(
+            streams_client=self.emulator.client("dynamodbstreams"),
+            stream_arn=stream_arn,
+            invoke=lambda event: self.workers["stream"].invoke(event),
+            dead_letters=DeadLetterFile(self.state_dir / DEAD_LETTER_FILE),
+            function_name="local-stream",
+            settings=options.event_source,
+            record_filter=_is_product_change,
+        )
+        self.poller.start()
+        self.front.start()
+
+        if options.seed:
+            started = time.monotonic()
+            created = seed_products(options.seed, lambda e: self.workers["write"].invoke(e))
+            log.info("seeded %d products in %.1f s", created, time.monotonic() - started)
+
+        self.info = {
+            "api_url": f"http://{options.host}:{api_port}",
+            "dynamodb_endpoint": self.emulator.endpoint,
+            "table_name": options.table_name,
+            "region": options.region,
+            "redis_url": redis_url,
+            "stream_arn": stream_arn,
+            "dead_letter_file": str(self.state_dir / DEAD_LETTER_FILE),
+            "pid": os.getpid(),
+            "worker_pids": {name: worker.pid for name, worker in self.workers.items()},
+            "routes": _route_summaries(policies, options.stream_lag_seconds),
+        }
+        temporary = self.stack_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.info, indent=2) + "\n", encoding="utf-8")
+        temporary.replace(self.stack_file)  # atomic: readers never see half a file
+        return self.info
+
+    def _invoke(self, function: str, event: dict[str, Any], request_id: str) -> Any:
+        return self.workers[function].invoke(event, request_id=request_id)
+
+    def stop(self) -> None:
+        """Stop every part in reverse order; each step bounded, the whole well under 5 s."""
+        self.stack_file.unlink(missing_ok=True)
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
+        if self.poller is not None:
+            self.poller.stop(timeout=1.0)
+            self.poller = None
+        for worker in self.workers.values():
+            worker.stop(grace=0.5)
+        self.workers.clear()
+        if self.emulator is not None:
+            self.emulator.stop(grace=1.0)
+            self.emulator = None
+        if self.redis is not None:
+            self.redis.stop(grace=1.0)
+            self.redis = None
+
+
+def _route_summaries(
+    policies: dict[str, CachePolicy], stream_lag_seconds: int
+) -> list[dict[str, Any]]:
+    """Every route with its policy and the max_staleness it promises locally.
+
+    There is no API Gateway stage cache locally, so its TTL does not count here.
+    """
+    summaries = []
+    for route in PRODUCT_ROUTES:
+        policy = None
+        if route.policy_name is not None:
+            policy = policies["item" if route.function == "read" else "list"]
+        staleness = (
+            int(
+                policy.without_layers("api")
+                .max_staleness(Duration.seconds(stream_lag_seconds))
+                .to_seconds()
+            )
+            if policy
+            else None
+        )
+        summaries.append(
+            {
+                "method": route.method,
+                "path": route.path,
+                "function": route.function,
+                "policy": policy.name if policy else None,
+                "max_staleness_seconds": staleness,
+            }
+        )
+    return summaries
+
+
+def _is_product_change(record: dict[str, Any]) -> bool:
+    """The StreamInvalidator's event filter: product keys, data-change events only."""
+    keys = record.get("dynamodb", {}).get("Keys", {})
+    partition = keys.get(PARTITION_KEY, {}).get("S", "")
+    return record.get("eventName") in STREAM_EVENT_NAMES and partition.startswith(ITEM_PK_PREFIX)
