@@ -121,10 +121,12 @@ class ServiceMetrics:
         service never looks like a cold cache.
         """
         _check_min_requests(min_requests)
-        hits, lookups = "FILL(h, 0)", "(FILL(h, 0) + FILL(m, 0))"
+        # Ids name the layer: two layers' rates can then share one graph or alarm.
+        h, m = f"{layer.lower()}_hits", f"{layer.lower()}_misses"
+        hits, lookups = f"FILL({h}, 0)", f"(FILL({h}, 0) + FILL({m}, 0))"
         return cloudwatch.MathExpression(
             expression=f"IF({lookups} >= {min_requests}, 100 * {hits} / {lookups}, 100)",
-            using_metrics={"h": self.metric_hits(layer), "m": self.metric_misses(layer)},
+            using_metrics={h: self.metric_hits(layer), m: self.metric_misses(layer)},
             label=f"{layer} hit rate %",
             period=self.period,
         )
@@ -136,13 +138,14 @@ class ServiceMetrics:
         or skipped it (bypass: L2 unavailable, breaker open). Guarded like the hit rate.
         """
         _check_min_requests(min_requests)
-        bypasses, reads = "FILL(b, 0)", "(FILL(h, 0) + FILL(m, 0) + FILL(b, 0))"
+        bypasses = "FILL(bypasses, 0)"
+        reads = f"(FILL(l2_hits, 0) + FILL(l2_misses, 0) + {bypasses})"
         return cloudwatch.MathExpression(
             expression=f"IF({reads} >= {min_requests}, 100 * {bypasses} / {reads}, 0)",
             using_metrics={
-                "h": self.metric_hits("L2"),
-                "m": self.metric_misses("L2"),
-                "b": self.metric("CacheBypass"),
+                "l2_hits": self.metric_hits("L2"),
+                "l2_misses": self.metric_misses("L2"),
+                "bypasses": self.metric("CacheBypass"),
             },
             label="cache bypass rate %",
             period=self.period,
