@@ -1,0 +1,139 @@
+"""ProductServiceStack: composition only (VPC, the service, dashboard, alarms, outputs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, Aspects, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cache_constructs import CachedProductService
+from stacks.cfn_lint_metadata import IgnoreRedundantRoleDependsOn
+from stacks.environment_settings import EnvironmentSettings
+
+#: Retention days CloudWatch Logs accepts -> the CDK enum.
+RETENTION_DAYS: dict[int, logs.RetentionDays] = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def retention_days(days: int) -> logs.RetentionDays:
+    """The CDK retention for ``days``; ValueError naming the setting otherwise."""
+    if days not in RETENTION_DAYS:
+        raise ValueError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}; got {days}")
+    return RETENTION_DAYS[days]
+
+
+class ProductServiceStack(Stack):
+    """The reference deployment of CachedProductService for one environment.
+
+    :param settings: the environment's settings (cdk.json ``environments.<env>``).
+    :param kwargs: passed to ``Stack`` (``env``, ``tags``, ...).
+    """
+
+    def __init__(
+        self, scope: Construct, id_: str, *, settings: EnvironmentSettings, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id_, description=settings.description, **kwargs)
+        self.settings = settings
+        removal_policy = (
+            RemovalPolicy.DESTROY if settings.removal_policy == "destroy" else RemovalPolicy.RETAIN
+        )
+        retention = retention_days(settings.log_retention_days)
+
+        #: Two AZs of private isolated subnets (plus public and egress ones when NAT is asked).
+        self.vpc = self._build_vpc(settings.nat_gateways, retention, removal_policy)
+        #: The service: table, functions, caches, API, stream invalidation.
+        self.service = CachedProductService(
+            self,
+            "ProductService",
+            vpc=self.vpc,
+            removal_policy=removal_policy,
+            log_retention=retention,
+            **settings.functions,
+        )
+
+        CfnOutput(self, "TableName", value=self.service.table.table_name)
+        Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
+
+    def _build_vpc(
+        self, nat_gateways: int, retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> ec2.Vpc:
+        subnets = [
+            ec2.SubnetConfiguration(
+                name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=24
+            )
+        ]
+        if nat_gateways:
+            subnets += [
+                ec2.SubnetConfiguration(
+                    name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24
+                ),
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=24
+                ),
+            ]
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=2,
+            nat_gateways=nat_gateways,
+            subnet_configuration=subnets,
+            restrict_default_security_group=True,
+        )
+        flow_log_key = kms.Key(
+            self,
+            "FlowLogKey",
+            description="Encrypts the VPC flow log group",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+        )
+        # CloudWatch Logs encrypts with the key only for log groups of this account and region.
+        flow_log_key.grant_encrypt_decrypt(
+            iam.ServicePrincipal(
+                f"logs.{self.region}.amazonaws.com",
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": self.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )
+        flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogs",
+            encryption_key=flow_log_key,
+            retention=retention,
+            removal_policy=removal_policy,
+        )
+        vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        return vpc
