@@ -6,9 +6,10 @@
 - Partial batch responses: a `batchItemFailures` answer checkpoints before the first failed
   record and retries from it; an error or an unreadable answer fails the whole batch.
 - Bisect on error: a failing batch of several records is split in two and each half retried,
-  so one poison record ends up alone.
-- Bounded retries (`max_retries`) and record age (`max_record_age_seconds`): what is given up
-  on goes to the dead-letter file and the shard moves on.
+  so one poison record ends up alone (splits do not count as retries).
+- Bounded retries (`max_retries`: a record alone is tried 1 + max_retries times) and record
+  age (`max_record_age_seconds`): what is given up on goes to the dead-letter file and the
+  shard moves on.
 - Logs every batch with its iterator age (the `IteratorAge` metric): the polling lag.
 """
 
@@ -190,13 +191,16 @@ class StreamPoller:
                 self.records_delivered += len(attempt.records)
                 continue
             self.records_delivered += failed_from
-            rest = _Attempt(attempt.records[failed_from:], attempt.failures + 1, error)
-            if self.settings.bisect_on_error and len(rest.records) > 1:
-                half = len(rest.records) // 2
+            remaining = attempt.records[failed_from:]
+            if self.settings.bisect_on_error and len(remaining) > 1:
                 # Split, keep order: the first half runs (and is retried) before the second.
-                pending.appendleft(_Attempt(rest.records[half:], rest.failures, error))
-                pending.appendleft(_Attempt(rest.records[:half], rest.failures, error))
-            elif rest.failures > self.settings.max_retries:
+                # Splits are not retries: a poison record ends up alone, then has its retries.
+                half = len(remaining) // 2
+                pending.appendleft(_Attempt(remaining[half:], attempt.failures, error))
+                pending.appendleft(_Attempt(remaining[:half], attempt.failures, error))
+                continue
+            rest = _Attempt(remaining, attempt.failures + 1, error)
+            if rest.failures > self.settings.max_retries:
                 for record in rest.records:
                     self._dead_letter(
                         shard_id, record, "RetryAttemptsExhausted", rest.failures, error
