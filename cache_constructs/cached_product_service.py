@@ -20,6 +20,9 @@ dead-letter queue. DynamoDB is reached through a VPC gateway endpoint, so no NAT
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -33,9 +36,11 @@ from cache_constructs import product_table_schema as schema
 from cache_constructs import runtime_environment as env_names
 from cache_constructs._validation import is_unresolved, require_int_range
 from cache_constructs.cache_policy import CachePolicy, policy_for_route
+from cache_constructs.dax_cache import DaxCache
 from cache_constructs.lambda_code import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, ProductServiceCode
 from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
 from cache_constructs.stream_invalidator import StreamInvalidator
+from cache_constructs.valkey_cache import ValkeyCache
 
 #: Handler strings, relative to the asset root (lambda_src/).
 READ_HANDLER = "handlers.read_handler.handler"
@@ -74,6 +79,13 @@ class CachedProductService(Construct):
     :param list_policy: cache policy of ``GET /products``. Default ``dynamic``.
     :param metrics_namespace: ``POWERTOOLS_METRICS_NAMESPACE``. Default
         ``"CachedProductService"``.
+    :param valkey_cache_props: keyword props of the ``ValkeyCache`` (``mode``,
+        ``node_type``, ``replicas_per_shard``, ...; not ``vpc``/``vpc_subnets``). Default:
+        a serverless Valkey cache.
+    :param enable_dax: put a DAX cluster in front of the table for item reads. Default True.
+    :param dax_cache_props: keyword props of the ``DaxCache`` (``replication_factor``,
+        ``node_type``, ...; not ``vpc``/``vpc_subnets``/``table``). Default: three
+        ``dax.t3.small`` nodes with the item policy's DAX TTL. Not allowed without DAX.
     """
 
     def __init__(
@@ -94,6 +106,9 @@ class CachedProductService(Construct):
         item_policy: CachePolicy | None = None,
         list_policy: CachePolicy | None = None,
         metrics_namespace: str = env_names.DEFAULT_METRICS_NAMESPACE,
+        valkey_cache_props: Mapping[str, Any] | None = None,
+        enable_dax: bool = True,
+        dax_cache_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, id_)
         timeout = timeout or Duration.seconds(10)
@@ -104,6 +119,15 @@ class CachedProductService(Construct):
             reserved_concurrent_executions=reserved_concurrent_executions,
             metrics_namespace=metrics_namespace,
         )
+        if dax_cache_props is not None and not enable_dax:
+            raise ValueError("dax_cache_props must not be given when enable_dax is False")
+        for prop, props, owned in (
+            ("valkey_cache_props", valkey_cache_props, ("vpc", "vpc_subnets")),
+            ("dax_cache_props", dax_cache_props, ("vpc", "vpc_subnets", "table")),
+        ):
+            clash = sorted(set(props or {}) & set(owned))
+            if clash:
+                raise ValueError(f"{prop} must not set {clash}: CachedProductService sets them")
         self.vpc = vpc
         self.vpc_subnets = vpc_subnets or _default_subnets(vpc)
         self.log_retention = log_retention
@@ -165,6 +189,11 @@ class CachedProductService(Construct):
             reserved_concurrent_executions=None,
         )
         self._grant_table_access()
+        #: The L2 cache (serverless Valkey or a replication group).
+        self.valkey_cache = self._build_valkey_cache(valkey_cache_props or {})
+        #: The DAX cluster in front of the table (None when ``enable_dax`` is False).
+        self.dax_cache = self._build_dax_cache(dax_cache_props or {}) if enable_dax else None
+        self._grant_cache_access()
         #: The stream event source, its dead-letter queue and their metrics.
         self.stream_invalidator = StreamInvalidator(
             self,
@@ -328,6 +357,35 @@ class CachedProductService(Construct):
                 self.table.encryption_key.grant_decrypt(function)
             self.table.encryption_key.grant_encrypt_decrypt(self.write_function)
             self.table.encryption_key.grant_decrypt(self.invalidation_function)
+
+    def _build_valkey_cache(self, props: Mapping[str, Any]) -> ValkeyCache:
+        """The L2 cache in the functions' subnets."""
+        return ValkeyCache(self, "ValkeyCache", vpc=self.vpc, vpc_subnets=self.vpc_subnets, **props)
+
+    def _build_dax_cache(self, props: Mapping[str, Any]) -> DaxCache:
+        """The DAX cluster for item reads; its TTLs come from the item policy."""
+        options: dict[str, Any] = {"cache_policy": self.item_policy, **props}
+        if "parameter_group_name" in props:
+            options.pop("cache_policy")
+        return DaxCache(
+            self,
+            "DaxCache",
+            vpc=self.vpc,
+            vpc_subnets=self.vpc_subnets,
+            table=self.table,
+            **options,
+        )
+
+    def _grant_cache_access(self) -> None:
+        """Valkey for every function; DAX reads for the reader, DAX writes for the writer.
+
+        The list function never goes through DAX: its query cache ignores writes.
+        """
+        for function in self.functions:
+            self.valkey_cache.grant_connect(function)
+        if self.dax_cache is not None:
+            self.dax_cache.grant_read(self.read_function)
+            self.dax_cache.grant_write(self.write_function)
 
     def _acknowledge_function_role(self, function: lambda_.Function) -> None:
         """Explain the two findings every VPC function with X-Ray tracing has."""

@@ -70,10 +70,21 @@ class ProductServiceStack(Stack):
             vpc=self.vpc,
             removal_policy=removal_policy,
             log_retention=retention,
+            valkey_cache_props=settings.valkey,
+            enable_dax=settings.dax is not None,
+            dax_cache_props=settings.dax,
             **settings.functions,
         )
 
         CfnOutput(self, "TableName", value=self.service.table.table_name)
+        CfnOutput(
+            self,
+            "CacheEndpoint",
+            value=(
+                f"{self.service.valkey_cache.endpoint_address}:"
+                f"{self.service.valkey_cache.endpoint_port}"
+            ),
+        )
         Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
 
     def _build_vpc(
