@@ -1,0 +1,27 @@
+"""Ours at the cache API: `runtime.items.read(id)` of lambda_src/product_cache, no handler.
+
+The runtime is built from the environment exactly as the handlers build it
+(`product_cache.runtime.get_runtime()`), with the same variables as `OursPeer`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from bench.peers.base import PeerSettings, ReadResult
+from bench.peers.ours import handler_environment
+
+
+class OursRuntime:
+    name = "ours"
+
+    def __init__(self, settings: PeerSettings) -> None:
+        os.environ.update(handler_environment(settings))
+        from product_cache.runtime import get_runtime
+
+        self.runtime: Any = get_runtime()
+
+    def read(self, product_id: str) -> ReadResult:
+        read = self.runtime.items.read(product_id)
+        return ReadResult(200 if read.body is not None else 404, read.version, read.x_cache)

@@ -1,0 +1,250 @@
+"""bench/results/latest.md: the targets first (met or missed, with the figure), then a table
+per scenario with ours / naive / dogpile side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.targets import checks
+
+PEERS = ("ours", "naive", "dogpile")
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_fmt(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in sorted(value.items()))
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _peer_rows(peers: dict[str, Any], fields: list[tuple[str, str]]) -> list[list[Any]]:
+    return [[label] + [_dig(peers.get(p, {}), key) for p in PEERS] for label, key in fields]
+
+
+def _dig(data: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _errors(section: dict[str, Any]) -> list[str]:
+    lines = []
+    for name, figures in (section.get("peers") or {}).items():
+        if isinstance(figures, dict):
+            for key, value in figures.items():
+                if key == "error" or (isinstance(value, dict) and "error" in value):
+                    message = value if key == "error" else value["error"]
+                    lines.append(f"- **{name} {key}: did not run**: `{str(message)[:300]}`")
+    return lines + ([""] if lines else [])
+
+
+def render(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    s = results["scenarios"]
+    out = [
+        "# Benchmark: ours vs naive cache-aside vs dogpile.cache",
+        "",
+        f"Run `{results['mode']}` on {machine['date']}: {machine['cores']} cores, "
+        f"Python {machine['python']}, {machine['redis_server'].split(' sha=')[0]}, "
+        f"{machine['platform']}. Command: `{results['command']}`.",
+        "",
+        f"Origin: {results['origin']}",
+        "",
+        "## Targets (ours)",
+        "",
+    ]
+    rows = []
+    for check in checks(results):
+        verdict = {True: "met", False: "**MISSED**", None: "**not measured**"}[check.met]
+        rows.append([check.target, check.measured, verdict])
+    out += _table(["target", "measured", ""], rows)
+
+    hit = s.get("hit_path", {})
+    if hit:
+        out += ["## 1. Hit path", "", f"Target applies to: {hit.get('target_applies_to')}.", ""]
+        raw = hit.get("raw_get_json", {})
+        ours = _dig(hit, "peers.ours") or {}
+        rows = [["raw redis-py GET + json.loads", raw.get("p50_ms"), raw.get("p99_ms"), 1.0, 1.0]]
+        for label, key in (
+            ("ours L2 hit, cache API", "l2_hit_api"),
+            ("ours L1 hit, cache API", "l1_hit_api"),
+            ("ours L2 hit, read handler", "l2_hit_handler"),
+            ("ours L1 hit, read handler", "l1_hit_handler"),
+        ):
+            f = ours.get(key, {})
+            rows.append(
+                [
+                    label,
+                    f.get("p50_ms"),
+                    f.get("p99_ms"),
+                    _ratio(f.get("p50_ms"), raw.get("p50_ms")),
+                    _ratio(f.get("p99_ms"), raw.get("p99_ms")),
+                ]
+            )
+        for peer in ("naive", "dogpile"):
+            f = _dig(hit, f"peers.{peer}.l2_hit") or {}
+            rows.append(
+                [
+                    f"{peer} Redis hit",
+                    f.get("p50_ms"),
+                    f.get("p99_ms"),
+                    _ratio(f.get("p50_ms"), raw.get("p50_ms")),
+                    _ratio(f.get("p99_ms"), raw.get("p99_ms")),
+                ]
+            )
+        out += _table(["read", "p50 ms", "p99 ms", "p50 / raw", "p99 / raw"], rows)
+        out += [
+            f"{hit.get('samples')} timed reads each. ours L1 p50 / L2 p50 = "
+            f"{_fmt(ours.get('l1_p50_vs_l2_p50'))}.",
+            "",
+        ]
+        out += _errors(hit)
+
+    cold = s.get("cold_start", {})
+    if cold:
+        out += ["## 2. Cold start", "", f"{cold.get('measured')}, {cold.get('runs')} runs.", ""]
+        rows = [["floor (import boto3 + redis, one GET)", cold.get("floor_median_ms"), 1.0, "-"]]
+        for peer in PEERS:
+            f = _dig(cold, f"peers.{peer}") or {}
+            rows.append([peer, f.get("median_ms"), f.get("vs_floor"), f.get("sources")])
+        out += _table(["interpreter", "median ms", "vs floor", "X-Cache / source"], rows)
+        out += [f"ours / naive first response: {_fmt(_dig(cold, 'peers.ours.vs_naive'))}x.", ""]
+        out += _errors(cold)
+
+    stampede = s.get("stampede", {})
+    if stampede:
+        out += [
+            "## 3. Stampede",
+            "",
+            f"Origin reads for one expired hot key; origin latency "
+            f"{stampede.get('origin_latency_ms')} ms, TTL {stampede.get('ttl_s')} s.",
+            "",
+        ]
+        cases = sorted({c for p in PEERS for c in (_dig(stampede, f"peers.{p}") or {})})
+        rows = []
+        for case in cases:
+            for field in ("callers", "origin_reads", "non_200", "max_wait_ms"):
+                rows.append(
+                    [f"{case}: {field}"]
+                    + [_dig(stampede, f"peers.{p}.{case}.{field}") for p in PEERS]
+                )
+        out += _table(["case", *PEERS], rows)
+        out += _errors(stampede)
+
+    zipf = s.get("zipf", {})
+    if zipf:
+        out += [
+            "## 4. Zipf workload",
+            "",
+            f"alpha {zipf.get('alpha')} over {zipf.get('keys')} keys, {zipf.get('requests')} "
+            f"requests ({zipf.get('warmup')} warm-up, not counted), "
+            f"{zipf.get('write_fraction', 0) * 100:.0f}% writes, cache = "
+            f"{zipf.get('cache_entries')} entries. {zipf.get('sizing')}. LRU reference "
+            f"hit ratio (exact LRU, same trace): **{_fmt(zipf.get('lru_reference_hit_ratio'))}**.",
+            "",
+        ]
+        out += _table(
+            ["figure", *PEERS],
+            _peer_rows(
+                zipf.get("peers", {}),
+                [
+                    ("hit ratio", "hit_ratio"),
+                    ("hit ratio / LRU", "hit_ratio_vs_lru"),
+                    ("origin reads", "origin_reads"),
+                    ("reads", "reads"),
+                    ("p50 ms", "p50_ms"),
+                    ("p99 ms", "p99_ms"),
+                    ("answered by (X-Cache)", "sources"),
+                    ("L2 evictions", "evicted_keys"),
+                    ("L2 maxmemory bytes", "l2_maxmemory_bytes"),
+                    ("errors", "errors"),
+                ],
+            ),
+        )
+        out += _errors(zipf)
+
+    stale = s.get("stale_reads", {})
+    if stale:
+        out += [
+            "## 5. Stale reads",
+            "",
+            f"{stale.get('interleavings')} forced interleavings; {stale.get('orders')}.",
+            "",
+        ]
+        out += _table(
+            ["figure", *PEERS],
+            _peer_rows(
+                stale.get("peers", {}),
+                [
+                    ("interleavings run", "interleavings"),
+                    ("stale reads beyond the promise", "stale_reads"),
+                    ("longest staleness s", "longest_staleness_s"),
+                    ("stale by order", "stale_by_order"),
+                    ("reader skipped the origin", "reader_skipped_origin"),
+                ],
+            ),
+        )
+        out += _errors(stale)
+
+    outage = s.get("redis_outage", {})
+    if outage:
+        out += [
+            "## 6. Redis outage",
+            "",
+            f"{outage.get('outage_seconds')} s with redis-server stopped.",
+            "",
+        ]
+        out += _table(
+            ["figure", *PEERS],
+            _peer_rows(
+                outage.get("peers", {}),
+                [
+                    ("requests", "requests"),
+                    ("5xx", "5xx"),
+                    ("p50 ms", "p50_ms"),
+                    ("p99 ms", "p99_ms"),
+                    ("origin reads", "origin_reads"),
+                    ("statuses", "status_counts"),
+                ],
+            ),
+        )
+        out += _errors(outage)
+
+    synth = s.get("synth", {})
+    if synth:
+        out += ["## 7. Synth", "", f"{synth.get('method')}; median of {synth.get('runs')}.", ""]
+        out += _table(
+            ["app", "seconds"],
+            [
+                ["product stack (app.py)", synth.get("product_stack_s")],
+                ["one function", synth.get("one_function_s")],
+                ["ratio", synth.get("ratio")],
+            ],
+        )
+        for name, error in (synth.get("errors") or {}).items():
+            out += [f"- **{name} did not synthesize**: `{error[:400]}`"]
+        out += [""]
+
+    failed = {k: v for k, v in s.items() if isinstance(v, dict) and "scenario_error" in v}
+    for name, section in failed.items():
+        out += [f"## {name}: did not run", "", f"```\n{section['scenario_error'][-1500:]}\n```", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _ratio(a: Any, b: Any) -> float | None:
+    if not isinstance(a, int | float) or not isinstance(b, int | float) or not b:
+        return None
+    return round(a / b, 2)

@@ -1,0 +1,1 @@
+"""One module per scenario (main side) and one `*_worker` module per scenario (peer side)."""

@@ -1,0 +1,69 @@
+"""Scenario 1, hit path: p50/p99 of an L2 hit and an L1 hit beside a raw GET + JSON decode.
+
+Ours is measured twice: at the cache API (runtime.items.read; the issue's target applies
+here) and through the read handler (event parsing, ETag, headers, metrics included).
+An "L2 hit" for ours is a read with the L1 layer switched off in CACHE_POLICY, so every read
+goes to Redis; an "L1 hit" is a repeated read with L1 on. naive and dogpile have no L1: all
+their hits are Redis hits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.context import BenchContext
+from bench.items import product
+from bench.origin import seed
+from bench.stats import ratio
+from bench.workers import WorkerError, run_worker
+
+WORKER = "bench.scenarios.hit_path_worker"
+PRODUCT_ID = "hit-path"
+
+
+def _measure(ctx: BenchContext, mode: str, peer: str, **settings: Any) -> dict[str, Any]:
+    params = {
+        "mode": mode,
+        "peer": peer,
+        "product_id": PRODUCT_ID,
+        "samples": ctx.sizes.hit_samples,
+        "settings": ctx.settings(**settings).to_json(),
+        "value": product(PRODUCT_ID, 1),
+    }
+    try:
+        return dict(run_worker(WORKER, params))
+    except WorkerError as exc:
+        return {"error": str(exc)}
+
+
+def run(ctx: BenchContext) -> dict[str, Any]:
+    ctx.origin.reset()
+    ctx.flush_redis()
+    seed(ctx.origin.client(), [product(PRODUCT_ID, 1)])
+    raw = _measure(ctx, "raw", "raw")
+    ours = {
+        "l2_hit_api": _measure(ctx, "api", "ours", without_l1=True),
+        "l1_hit_api": _measure(ctx, "api", "ours"),
+        "l2_hit_handler": _measure(ctx, "peer", "ours", without_l1=True),
+        "l1_hit_handler": _measure(ctx, "peer", "ours"),
+    }
+    peers: dict[str, Any] = {"ours": ours}
+    for name in ("naive", "dogpile"):
+        peers[name] = {"l2_hit": _measure(ctx, "peer", name)}
+    raw_p50, raw_p99 = raw.get("p50_ms"), raw.get("p99_ms")
+    for figures in peers.values():
+        l2 = figures.get("l2_hit_api") or figures.get("l2_hit") or {}
+        figures["l2_p50_vs_raw"] = ratio(l2.get("p50_ms"), raw_p50)
+        figures["l2_p99_vs_raw"] = ratio(l2.get("p99_ms"), raw_p99)
+    l1, l2 = ours["l1_hit_api"], ours["l2_hit_api"]
+    ours["l1_p50_vs_l2_p50"] = ratio(l1.get("p50_ms"), l2.get("p50_ms"))
+    handler_l2 = ours["l2_hit_handler"]
+    ours["handler_l2_p50_vs_raw"] = ratio(handler_l2.get("p50_ms"), raw_p50)
+    ours["handler_l2_p99_vs_raw"] = ratio(handler_l2.get("p99_ms"), raw_p99)
+    return {
+        "raw_get_json": raw,
+        "peers": peers,
+        "samples": ctx.sizes.hit_samples,
+        "target_applies_to": "ours l2_hit_api: the cache runtime (runtime.items.read), "
+        "L1 layer off so every read is an L2 hit",
+    }

@@ -1,0 +1,86 @@
+"""Scenario 3, stampede: concurrent callers on one expired hot key; count origin reads.
+
+The hot key is cached by a separate process (so no caller has it in L1), then left to expire
+for real: the policy's L1 and L2 TTLs are cut to 1 s (each peer's own expiry applies: naive's
+SETEX key vanishes, dogpile's value passes its expiration time, ours' envelope passes its
+fresh-until and enters the stale-while-revalidate window). Callers are released together:
+threads of one process behind a barrier, or processes (fresh interpreters, like separate
+Lambda environments) that all said "ready" before "go". The origin answers after an added
+latency, so the race window is as wide as a real origin read.
+A second case, `absent`, flushes Redis instead (evicted or past any stale window).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.context import BenchContext
+from bench.items import product
+from bench.origin import seed
+from bench.peers import PEER_NAMES
+from bench.workers import Worker, WorkerError, run_worker
+
+WORKER = "bench.scenarios.stampede_worker"
+TTL_S = 1
+
+
+def _case(ctx: BenchContext, peer: str, mode: str, state: str) -> dict[str, Any]:
+    product_id = f"stampede-{peer}-{mode}-{state}"
+    seed(ctx.origin.client(), [product(product_id, 1)])
+    settings = ctx.settings(l1_ttl=TTL_S, l2_ttl=TTL_S, negative_ttl=TTL_S)
+    params = {"peer": peer, "settings": settings.to_json(), "product_id": product_id}
+    run_worker(WORKER, {**params, "mode": "fill"})
+    filled_at = time.monotonic()
+    callers = ctx.sizes.stampede_threads if mode == "threads" else ctx.sizes.stampede_processes
+    if mode == "threads":
+        workers = [Worker(WORKER, {**params, "mode": "threads", "callers": callers})]
+    else:
+        workers = [Worker(WORKER, {**params, "mode": "caller"}) for _ in range(callers)]
+    for worker in workers:
+        worker.recv()  # ready
+    if state == "absent":
+        ctx.flush_redis()
+    else:
+        # Real expiry: the TTL plus the largest jitter the policy allows, plus a margin.
+        expires_at = filled_at + TTL_S * (1 + float(settings.policy.get("jitter", 0))) + 0.3
+        time.sleep(max(0.0, expires_at - time.monotonic()))
+    before = ctx.origin.reads_of(product_id)
+    for worker in workers:
+        worker.send({"go": True})
+    answers: list[dict[str, Any]] = []
+    for worker in workers:
+        result = worker.result()
+        answers.extend(result if isinstance(result, list) else [result])
+    origin_reads = ctx.origin.reads_of(product_id) - before
+    statuses = sorted({a["status"] for a in answers})
+    return {
+        "callers": len(answers),
+        "origin_reads": origin_reads,
+        "statuses": statuses,
+        "non_200": sum(1 for a in answers if a["status"] != 200),
+        "sources": sorted({a["source"] for a in answers}),
+        "max_wait_ms": round(max(a["seconds"] for a in answers) * 1000, 1),
+    }
+
+
+def run(ctx: BenchContext) -> dict[str, Any]:
+    ctx.origin.reset(latency_ms=ctx.sizes.stampede_origin_latency_ms)
+    ctx.flush_redis()
+    cases = [("threads", "expired"), ("processes", "expired"), ("threads", "absent")]
+    peers: dict[str, Any] = {}
+    try:
+        for peer in PEER_NAMES:
+            peers[peer] = {}
+            for mode, state in cases:
+                try:
+                    peers[peer][f"{mode}_{state}"] = _case(ctx, peer, mode, state)
+                except WorkerError as exc:
+                    peers[peer][f"{mode}_{state}"] = {"error": str(exc)}
+    finally:
+        ctx.origin.reset()
+    return {
+        "peers": peers,
+        "origin_latency_ms": ctx.sizes.stampede_origin_latency_ms,
+        "ttl_s": TTL_S,
+    }

@@ -1,0 +1,56 @@
+"""Worker for the stampede scenario (python -m bench.scenarios.stampede_worker).
+
+Modes: `fill` (one read, so the hot key is cached), `threads` (N threads released together
+by a barrier), `caller` (one caller of the process mode: says "ready", waits for "go").
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from bench.peers import PeerSettings, make_peer
+from bench.workers import Channel, serve
+
+
+def _timed_read(peer: Any, product_id: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    result = peer.read(product_id)
+    return {
+        "status": result.status,
+        "version": result.version,
+        "source": result.source,
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def task(params: dict[str, Any], channel: Channel) -> Any:
+    peer = make_peer(params["peer"], PeerSettings.from_json(params["settings"]))
+    product_id = params["product_id"]
+    if params["mode"] == "fill":
+        return _timed_read(peer, product_id)
+    if params["mode"] == "caller":
+        channel.send({"ready": True})
+        channel.recv()  # "go"
+        return _timed_read(peer, product_id)
+    callers = int(params["callers"])
+    barrier = threading.Barrier(callers)
+    results: list[dict[str, Any]] = [{} for _ in range(callers)]
+
+    def call(index: int) -> None:
+        barrier.wait()
+        results[index] = _timed_read(peer, product_id)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(callers)]
+    channel.send({"ready": True})
+    channel.recv()  # "go": the key has expired
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+if __name__ == "__main__":
+    serve(task)

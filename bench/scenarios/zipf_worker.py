@@ -1,0 +1,104 @@
+"""Worker for the Zipf scenario (python -m bench.scenarios.zipf_worker): one peer, one trace.
+
+It sizes its own redis-server first: it caches `cache_size` distinct products through the
+peer, takes the memory they use (INFO used_memory, in the peer's own format), flushes, and
+sets maxmemory to exactly that with allkeys-lru. Then it replays the trace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import redis
+
+from bench.items import product
+from bench.origin_client import Origin
+from bench.peers import PeerSettings, make_peer
+from bench.stats import percentiles_ms
+from bench.workers import Channel, serve
+from bench.workload import zipf_trace
+
+
+def _used_memory(client: redis.Redis) -> int:
+    return int(client.info("memory")["used_memory"])
+
+
+def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
+    settings = PeerSettings.from_json(params["settings"])
+    name = params["peer"]
+    origin = Origin(params["origin_endpoint"])
+    prefix = params["prefix"]
+    peer = make_peer(name, settings)
+    admin = redis.Redis.from_url(settings.redis_url)
+    cache_size = int(params["cache_size"])
+    keys = int(params["keys"])
+
+    # Size L2 to `cache_size` entries of this peer's own representation.
+    admin.config_set("maxmemory", 0)
+    baseline = _used_memory(admin)
+    for key in range(keys - cache_size, keys):  # ids outside the hot set's likely top
+        peer.read(f"{prefix}{key}")
+    per_entries = _used_memory(admin) - baseline
+    admin.flushall()
+    maxmemory = _used_memory(admin) + per_entries
+    admin.config_set("maxmemory-policy", "allkeys-lru")
+    admin.config_set("maxmemory-samples", 10)
+    admin.config_set("maxmemory", maxmemory)
+    # ours' L1 still holds the sizing reads: the warm-up phase of the trace replaces them.
+    trace = zipf_trace(keys, int(params["requests"]), seed=int(params["seed"]))
+    warmup = int(params["warmup"])
+    versions: dict[int, int] = {}
+    latencies: list[float] = []
+    sources: Counter[str] = Counter()
+    write_path_reads = 0
+    errors = 0
+    reads_at_warmup = 0
+    measured_reads = 0
+    clock = time.perf_counter
+    for index, request in enumerate(trace):
+        if index == warmup:
+            reads_at_warmup = origin.total_reads()
+            write_path_reads = 0
+        product_id = f"{prefix}{request.key}"
+        if request.write:
+            before = origin.total_reads()
+            # naive/dogpile put the version the bench gives; ours assigns its own.
+            version = versions.get(request.key, 1) + 1
+            values = product(product_id, version)
+            written = peer.write(values)
+            versions[request.key] = written
+            if name == "ours":
+                old = product(product_id, written - 1)
+                peer.invalidate(old, {**values, "version": written})
+            write_path_reads += origin.total_reads() - before
+            continue
+        start = clock()
+        result = peer.read(product_id)
+        elapsed = clock() - start
+        if result.status != 200:
+            errors += 1
+        if result.version is not None:
+            versions[request.key] = max(versions.get(request.key, 1), result.version)
+        if index >= warmup:
+            latencies.append(elapsed)
+            sources[result.source] += 1
+            measured_reads += 1
+    read_path_origin_reads = origin.total_reads() - reads_at_warmup - write_path_reads
+    info = admin.info("stats")
+    return {
+        "reads": measured_reads,
+        "origin_reads": read_path_origin_reads,
+        "hit_ratio": round(1 - read_path_origin_reads / measured_reads, 4),
+        **percentiles_ms(latencies),
+        "sources": dict(sources),
+        "errors": errors,
+        "l2_maxmemory_bytes": maxmemory,
+        "l2_bytes_for_cache_size": per_entries,
+        "evicted_keys": int(info.get("evicted_keys", 0)),
+    }
+
+
+if __name__ == "__main__":
+    serve(task)

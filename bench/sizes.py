@@ -1,0 +1,70 @@
+"""How big each scenario runs: full (`make bench`), quick (BENCH_QUICK=1), tiny (tests)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    name: str
+    hit_samples: int
+    cold_runs: int
+    stampede_threads: int
+    stampede_processes: int
+    stampede_origin_latency_ms: float
+    zipf_keys: int
+    zipf_requests: int
+    zipf_warmup: int
+    stale_interleavings: int
+    outage_seconds: float
+    synth_runs: int
+
+
+FULL = Sizes(
+    name="full",
+    hit_samples=20_000,
+    cold_runs=10,
+    stampede_threads=32,
+    stampede_processes=32,
+    stampede_origin_latency_ms=50,
+    zipf_keys=10_000,
+    zipf_requests=20_000,
+    zipf_warmup=5_000,
+    stale_interleavings=1_000,
+    outage_seconds=5.0,
+    synth_runs=3,
+)
+QUICK = Sizes(
+    name="quick",
+    hit_samples=3_000,
+    cold_runs=5,
+    stampede_threads=32,
+    stampede_processes=8,
+    stampede_origin_latency_ms=50,
+    zipf_keys=2_000,
+    zipf_requests=4_000,
+    zipf_warmup=1_000,
+    stale_interleavings=150,
+    outage_seconds=2.0,
+    synth_runs=1,
+)
+TINY = Sizes(
+    name="tiny",
+    hit_samples=100,
+    cold_runs=1,
+    stampede_threads=4,
+    stampede_processes=2,
+    stampede_origin_latency_ms=20,
+    zipf_keys=200,
+    zipf_requests=300,
+    zipf_warmup=50,
+    stale_interleavings=6,
+    outage_seconds=0.3,
+    synth_runs=1,
+)
+
+
+def from_environment() -> Sizes:
+    return QUICK if os.environ.get("BENCH_QUICK", "") not in ("", "0") else FULL

@@ -1,0 +1,1 @@
+"""The synth scenario's reference: a CDK app with one Lambda function (see app.py here)."""

@@ -1,0 +1,84 @@
+"""The issue's targets for ours, checked against a run's results.
+
+Each check gives the target as the README states it, the measured figure, and met/missed.
+A scenario that failed to run counts as missed, with its error as the figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    target: str
+    measured: str
+    met: bool | None  # None: could not be measured
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _cmp(value: Any, limit: float, *, strict: bool = False) -> bool | None:
+    if not isinstance(value, int | float):
+        return None
+    return value < limit if strict else value <= limit
+
+
+def checks(results: dict[str, Any]) -> list[Check]:
+    scenarios = results.get("scenarios", {})
+    hit = scenarios.get("hit_path", {})
+    ours_hit = _get(hit, "peers", "ours") or {}
+    l2_p50 = ours_hit.get("l2_p50_vs_raw")
+    l2_p99 = ours_hit.get("l2_p99_vs_raw")
+    l1_vs_l2 = ours_hit.get("l1_p50_vs_l2_p50")
+    cold = _get(scenarios, "cold_start", "peers", "ours", "vs_floor")
+    stampede = _get(scenarios, "stampede", "peers", "ours") or {}
+    stale = _get(scenarios, "stale_reads", "peers", "ours", "stale_reads")
+    outage = _get(scenarios, "redis_outage", "peers", "ours", "5xx")
+    zipf = scenarios.get("zipf", {})
+    zipf_ours = _get(zipf, "peers", "ours") or {}
+    lru = zipf.get("lru_reference_hit_ratio")
+    naive_reads = _get(zipf, "peers", "naive", "origin_reads")
+    result = [
+        Check("L2 hit p50 <= 1.3x raw GET + decode (cache API)", f"{l2_p50}x", _cmp(l2_p50, 1.3)),
+        Check("L2 hit p99 <= 2x raw GET + decode (cache API)", f"{l2_p99}x", _cmp(l2_p99, 2.0)),
+        Check(
+            "L1 hit < 0.1x an L2 hit (p50, cache API)",
+            f"{l1_vs_l2}x",
+            _cmp(l1_vs_l2, 0.1, strict=True),
+        ),
+        Check("Cold start to first response <= 1.0x the floor", f"{cold}x", _cmp(cold, 1.0)),
+    ]
+    for case, figures in sorted(stampede.items()):
+        reads = figures.get("origin_reads") if isinstance(figures, dict) else None
+        result.append(
+            Check(
+                f"Stampede ({case.replace('_', ', ')}): 1 origin read",
+                f"{reads}" if reads is not None else f"error: {str(figures.get('error'))[:80]}",
+                reads == 1 if reads is not None else None,
+            )
+        )
+    result += [
+        Check("Stale reads beyond the promise: 0", f"{stale}", _cmp(stale, 0)),
+        Check("5xx during a Redis outage: 0", f"{outage}", _cmp(outage, 0)),
+        Check(
+            "Zipf hit ratio >= the LRU reference",
+            f"{zipf_ours.get('hit_ratio')} vs {lru}",
+            _cmp(-(zipf_ours.get("hit_ratio") or 0), -(lru or 0))
+            if zipf_ours.get("hit_ratio") is not None and lru is not None
+            else None,
+        ),
+        Check(
+            "Zipf origin reads <= the naive peer's",
+            f"{zipf_ours.get('origin_reads')} vs {naive_reads}",
+            _cmp(zipf_ours.get("origin_reads"), naive_reads) if naive_reads is not None else None,
+        ),
+    ]
+    return result
