@@ -31,11 +31,14 @@ MAX_DESCRIPTION_CHARS = 2000
 # it here keeps every accepted price storable (no ValidationException -> 5xx at write time).
 MAX_PRICE = Decimal("1e12")
 MAX_PRICE_DECIMALS = 10
+# Readers get prices back as JSON numbers (floats once past DynamoDB): 15 significant digits
+# survive that round trip exactly.
+MAX_PRICE_DIGITS = 15
 
 REQUIRED_FIELDS = ("name", "category", "price")
-# `updatedAt` is server-managed: accepted (so GET -> edit -> PUT round-trips) and ignored.
+# The writable fields (docs/architecture.md); `updatedAt` is server-managed, so it is unknown.
 KNOWN_FIELDS = frozenset(
-    {"productId", "name", "category", "price", "description", "featured", "version", "updatedAt"}
+    {"productId", "name", "category", "price", "description", "featured", "version"}
 )
 
 
@@ -217,9 +220,11 @@ def _price(value: object) -> int | Decimal:
     if amount == amount.to_integral_value():
         return int(amount)
     normalized = amount.normalize()
-    exponent = normalized.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > MAX_PRICE_DECIMALS:
+    digits = normalized.as_tuple()
+    if isinstance(digits.exponent, int) and -digits.exponent > MAX_PRICE_DECIMALS:
         raise BadRequest(f"price must have at most {MAX_PRICE_DECIMALS} decimal places")
+    if len(digits.digits) > MAX_PRICE_DIGITS:
+        raise BadRequest(f"price must have at most {MAX_PRICE_DIGITS} significant digits")
     return normalized
 
 
@@ -251,10 +256,6 @@ def validate_product_body(body: Mapping[str, Any], *, path_id: str | None) -> Pr
         isinstance(version, bool) or not isinstance(version, int) or version < 0
     ):
         raise BadRequest("version must be a non-negative integer")
-    updated_at = body.get("updatedAt")
-    if updated_at is not None and not isinstance(updated_at, str):
-        raise BadRequest("updatedAt must be a string (it is server-managed and ignored)")
-
     return ProductInput(
         product_id=path_id if path_id is not None else product_id,
         name=_text(body, "name", MAX_NAME_CHARS, min_chars=1),

@@ -1,0 +1,39 @@
+"""GET /products?category=C&limit=N&cursor=X: a cached page of one category."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from handlers.api import COLLECTION_PATH, api_entry, create_app, query_params, request_header
+from product_cache.errors import InvalidCursor
+from product_cache.representation import etag_of
+from product_cache.runtime import get_runtime
+from product_service.errors import BadRequest
+from product_service.preconditions import parse_entity_tags
+from product_service.responses import not_modified_response, representation_response
+from product_service.validation import parse_list_query
+
+app = create_app({COLLECTION_PATH: ("GET",)})
+
+
+@app.get(COLLECTION_PATH)
+def list_products() -> Response:
+    """`{"items": [...], "nextCursor": str|null}`, or 304 when `If-None-Match` matches."""
+    query = parse_list_query(query_params(app))
+    if_none_match = parse_entity_tags(request_header(app, "If-None-Match"), "If-None-Match")
+    runtime = get_runtime()
+    try:
+        page = runtime.lists.read(query.category, query.limit, query.cursor)
+    except InvalidCursor:
+        raise BadRequest("cursor is not a valid cursor for this category and limit") from None
+    if page.body is None:
+        raise RuntimeError("the list read returned no page")  # a runtime bug: a 500
+    cache_control = runtime.config.policy.cache_control
+    etag = page.etag or etag_of(page.body)
+    if if_none_match is not None and if_none_match.weak_match(etag):
+        return not_modified_response(etag=etag, cache_control=cache_control, x_cache=page.x_cache)
+    return representation_response(
+        200, page.body, etag=etag, cache_control=cache_control, x_cache=page.x_cache
+    )
+
+
+handler = api_entry(app)

@@ -1,0 +1,56 @@
+"""DynamoDB Stream -> cache invalidation, with partial batch responses.
+
+Each product record tombstones its item through the version the record makes stale and
+bumps the list generations of the categories it touches. Invalidation is idempotent (the
+tombstone keeps the highest version, generations only grow), so a replayed batch changes
+nothing more. A malformed product record or a cache outage fails that record only: the
+event source mapping retries it (bisecting the batch) and then sends it to the DLQ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from handlers.observability import instrument
+from product_cache.runtime import get_runtime
+from product_cache.telemetry import logger
+from product_service.stream_records import change_from_record
+
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def invalidate(record: DynamoDBRecord) -> None:
+    """Apply one record; raises (failing only this record) when it cannot be applied."""
+    change = change_from_record(record)
+    if change is None:
+        return
+    runtime = get_runtime()
+    runtime.items.invalidate(change.product_id, change.stale_through)
+    runtime.lists.bump_or_raise(set(change.categories))
+    logger.debug(
+        "invalidated",
+        extra={
+            "product_id": change.product_id,
+            "event_name": change.event_name,
+            "stale_through": change.stale_through,
+            "ttl_expiry": change.ttl_expiry,
+        },
+    )
+
+
+def _handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    # Configuration errors fail the whole invocation (the batch is retried, not lost).
+    get_runtime()
+    return process_partial_response(
+        event=event, record_handler=invalidate, processor=processor, context=context
+    )
+
+
+handler = instrument(_handle)
