@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -63,7 +63,7 @@ class RedisSettings:
     cluster: bool
     auth: str
     user: str | None
-    password: str | None
+    password: str | None = field(repr=False)
     cache_name: str | None
     serverless: bool
     db: int
@@ -141,19 +141,19 @@ def parse_policy(raw: str) -> CachePolicyConfig:
     if unknown:
         raise ConfigError(f"CACHE_POLICY has unknown fields {unknown}")
     ints: dict[str, int] = {}
-    for field in _POLICY_INT_FIELDS:
-        value = data[field]
+    for key in _POLICY_INT_FIELDS:
+        value = data[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ConfigError(f"CACHE_POLICY.{field} must be an integer >= 0; got {value!r}")
-        ints[field] = value
+            raise ConfigError(f"CACHE_POLICY.{key} must be an integer >= 0; got {value!r}")
+        ints[key] = value
     jitter = data["jitter"]
     if isinstance(jitter, bool) or not isinstance(jitter, int | float):
         raise ConfigError(f"CACHE_POLICY.jitter must be a number; got {jitter!r}")
     if not 0.0 <= float(jitter) <= MAX_JITTER:
         raise ConfigError(f"CACHE_POLICY.jitter must be in [0, {MAX_JITTER}]; got {jitter}")
-    for field in ("name", "cache_control"):
-        if not isinstance(data[field], str) or not data[field]:
-            raise ConfigError(f"CACHE_POLICY.{field} must be a non-empty string")
+    for key in ("name", "cache_control"):
+        if not isinstance(data[key], str) or not data[key]:
+            raise ConfigError(f"CACHE_POLICY.{key} must be a non-empty string")
     layers = data["layers"]
     if not isinstance(layers, list) or not all(isinstance(x, str) for x in layers):
         raise ConfigError("CACHE_POLICY.layers must be a list of strings")

@@ -1,0 +1,206 @@
+"""The origin: DynamoDB, with DAX in front of item reads when configured.
+
+boto3 and amazondax are imported on first use (the miss path), never on the L2-hit path.
+DAX failures fall back to DynamoDB (counted as `DaxFallback`) behind a breaker, so a dead
+DAX cluster costs one timeout per cooldown, not one per request. Lists query the GSI on
+DynamoDB directly: DAX's query cache is not invalidated by writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import telemetry
+from .breaker import CircuitBreaker
+from .representation import product_key
+
+CATEGORY_INDEX = "category-index"
+
+
+def _is_service_answer(exc: BaseException) -> bool:
+    # A ClientError is DynamoDB/DAX answering (validation, conditional check failed...):
+    # a real result to pass on, not a reason to fall back.
+    from botocore.exceptions import ClientError
+
+    return isinstance(exc, ClientError)
+
+
+def _default_dynamodb(region: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "dynamodb",
+        region_name=region,
+        config=Config(
+            connect_timeout=1,
+            read_timeout=2,
+            retries={"mode": "standard", "max_attempts": 3},
+        ),
+    )
+
+
+def _default_dax(endpoint: str, region: str) -> Any:
+    from amazondax import AmazonDaxClient
+
+    return AmazonDaxClient(endpoints=[endpoint], region_name=region)
+
+
+class _Lazy:
+    """A client built once, on first use, under a lock."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._value: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+
+class DaxFallbackClient:
+    """A low-level client that sends calls to DAX and, when DAX is unreachable, to DynamoDB.
+
+    Service answers (botocore ClientError, e.g. ConditionalCheckFailedException) from DAX
+    are raised as they are; only transport failures fall back.
+    """
+
+    def __init__(self, origin: Origin) -> None:
+        self._origin = origin
+
+    def __getattr__(self, operation: str) -> Callable[..., Any]:
+        def call(**kwargs: Any) -> Any:
+            return self._origin.call_with_fallback(operation, kwargs)
+
+        return call
+
+
+class Origin:
+    """Reads (and the write client) of the product table."""
+
+    def __init__(
+        self,
+        *,
+        table_name: str,
+        region: str,
+        dynamodb_client: Any = None,
+        dax_client: Any = None,
+        dax_endpoint: str | None = None,
+        dax_breaker: CircuitBreaker | None = None,
+        use_dax_for_reads: bool = True,
+    ) -> None:
+        self.table_name = table_name
+        self.region = region
+        self._dynamodb = _Lazy(
+            (lambda: dynamodb_client)
+            if dynamodb_client is not None
+            else (lambda: _default_dynamodb(region))
+        )
+        self.dax_configured = dax_client is not None or bool(dax_endpoint)
+        self._dax: _Lazy | None = None
+        if dax_client is not None:
+            self._dax = _Lazy(lambda: dax_client)
+        elif dax_endpoint:
+            endpoint = dax_endpoint
+            self._dax = _Lazy(lambda: _default_dax(endpoint, region))
+        self.dax_breaker = dax_breaker or CircuitBreaker("dax", cooldown_seconds=10.0)
+        self.use_dax_for_reads = use_dax_for_reads and self.dax_configured
+        self.latency_ewma_ms = 10.0
+        """Smoothed origin read latency: the recompute cost in XFetch early refresh."""
+
+    # --- clients ----------------------------------------------------------------------------
+
+    def dynamodb(self) -> Any:
+        """The low-level boto3 DynamoDB client (built on first use)."""
+        return self._dynamodb.get()
+
+    def write_client(self) -> Any:
+        """DAX (its item cache then follows writes) with DynamoDB fallback; else DynamoDB."""
+        if self._dax is None:
+            return self.dynamodb()
+        return DaxFallbackClient(self)
+
+    def call_with_fallback(self, operation: str, kwargs: dict[str, Any]) -> Any:
+        """Run `operation` on DAX; on a DAX transport failure (or open breaker) on DynamoDB."""
+        if self._dax is not None and self.dax_breaker.allow():
+            try:
+                result = getattr(self._dax.get(), operation)(**kwargs)
+            except Exception as exc:
+                if _is_service_answer(exc):
+                    self.dax_breaker.record_success()
+                    raise
+                self.dax_breaker.record_failure()
+                telemetry.logger.warning(
+                    "DAX call failed; using DynamoDB",
+                    extra={"operation": operation, "error": repr(exc)},
+                )
+            else:
+                self.dax_breaker.record_success()
+                return result
+        if self._dax is not None:
+            telemetry.count(telemetry.DAX_FALLBACK)
+        return getattr(self.dynamodb(), operation)(**kwargs)
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def _timed(self, call: Callable[[], Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return call()
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000.0
+            self.latency_ewma_ms += 0.2 * (elapsed_ms - self.latency_ewma_ms)
+            telemetry.count(telemetry.ORIGIN_READ)
+            telemetry.latency(telemetry.ORIGIN_LATENCY, elapsed_ms)
+
+    def get_item(self, product_id: str, *, stale_through: int = -1) -> dict[str, Any] | None:
+        """The product's attribute-value item, or None.
+
+        `stale_through` is the tombstone's version (-1 if unknown): when DAX answers with
+        that version or older (or with nothing while a tombstone exists), its item cache is
+        behind an out-of-band write or a delete/recreate, so the item is read again from
+        DynamoDB with a strongly consistent read. The same holds for an eventually consistent
+        DynamoDB read that lags a write.
+        """
+        request = {"TableName": self.table_name, "Key": product_key(product_id)}
+        if self.use_dax_for_reads:
+            response = self._timed(lambda: self.call_with_fallback("get_item", request))
+        else:
+            response = self._timed(lambda: self.dynamodb().get_item(**request))
+        item = response.get("Item")
+        if stale_through >= 0 and (item is None or item_version(item) <= stale_through):
+            # DAX's item cache (or an eventually consistent read) is behind a known write.
+            consistent = {**request, "ConsistentRead": True}
+            response = self._timed(lambda: self.dynamodb().get_item(**consistent))
+            item = response.get("Item")
+        return item
+
+    def query_category(
+        self, category: str, limit: int, exclusive_start_key: dict[str, Any] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of the GSI `category-index` (DynamoDB, never DAX): items, LastEvaluatedKey."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": CATEGORY_INDEX,
+            "KeyConditionExpression": "#c = :c",
+            "ExpressionAttributeNames": {"#c": "category"},
+            "ExpressionAttributeValues": {":c": {"S": category}},
+            "Limit": limit,
+        }
+        if exclusive_start_key:
+            request["ExclusiveStartKey"] = exclusive_start_key
+        response = self._timed(lambda: self.dynamodb().query(**request))
+        return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+
+def item_version(item: dict[str, Any]) -> int:
+    """The `version` number of an attribute-value item (0 when absent)."""
+    raw = item.get("version", {}).get("N")
+    return int(raw) if raw is not None else 0

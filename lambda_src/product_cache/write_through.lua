@@ -1,0 +1,19 @@
+-- Write-through of committed version V; always bumps the epoch so that fills which read the
+-- origin before this write are refused.
+-- KEYS: 1 value, 2 tombstone
+-- ARGV: 1 V, 2 envelope, 3 ttl (ms), 4 tombstone ttl (ms)
+-- Returns 1 landed, -1 refused: V <= tombstone.v, -2 refused: V <= the cached version
+local stale_through = tonumber(redis.call('HGET', KEYS[2], 'v') or '-1')
+redis.call('HINCRBY', KEYS[2], 'e', 1)
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+local v = tonumber(ARGV[1])
+if v <= stale_through then
+  return -1
+end
+local head = redis.call('GETRANGE', KEYS[1], 0, 24)
+local cached = tonumber(string.match(head, '^(%-?%d+)|'))
+if cached ~= nil and v <= cached then
+  return -2
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1

@@ -1,0 +1,134 @@
+"""ItemCache read path against a real redis-server and moto DynamoDB."""
+
+from __future__ import annotations
+
+import json
+
+import redis
+from product_cache import envelope, telemetry
+from product_cache.keys import item_keys
+from product_cache.representation import etag_of, render_product
+from runtime_helpers import TABLE, delete_product, policy_json, put_product
+
+
+def test_miss_then_l2_hit_then_l1_hit(make_runtime, counting_dynamo, redis_url):
+    product = put_product(counting_dynamo, "p1", 1, price=12.5, description="d")
+    runtime = make_runtime()
+
+    first = runtime.items.read("p1")
+    assert first.x_cache == "MISS"
+    assert json.loads(first.body) == product
+    assert first.body == render_product(product)
+    assert first.etag == etag_of(first.body)
+    assert first.version == 1
+
+    second = runtime.items.read("p1")
+    assert (second.x_cache, second.body, second.etag) == ("HIT-L1", first.body, first.etag)
+
+    runtime.items.l1.clear()
+    third = runtime.items.read("p1")
+    assert (third.x_cache, third.body, third.etag, third.version) == (
+        "HIT-L2",
+        first.body,
+        first.etag,
+        1,
+    )
+    assert len(counting_dynamo.reads) == 1
+
+    raw = redis.Redis.from_url(redis_url).get(item_keys("p1").value)
+    stored = envelope.decode(raw)
+    assert (stored.version, stored.etag, stored.body) == (1, first.etag, first.body)
+
+
+def test_l2_value_is_exact_envelope_with_ttl(make_runtime, counting_dynamo, redis_url, clock):
+    put_product(counting_dynamo, "p2", 3)
+    runtime = make_runtime()
+    body = runtime.items.read("p2").body
+    client = redis.Redis.from_url(redis_url)
+    raw = client.get("pc:{p:p2}:v")
+    fresh_until = int(clock() * 1000) + 3600 * 1000
+    assert raw == b"3|%d|%s\n%s" % (fresh_until, etag_of(body).encode(), body)
+    # TTL = l2_ttl + swr (no jitter in this policy)
+    assert 3660 * 1000 - 2000 < client.pttl("pc:{p:p2}:v") <= 3660 * 1000
+
+
+def test_not_found_is_negatively_cached_and_cleared_by_invalidation(
+    make_runtime, counting_dynamo, redis_url
+):
+    runtime = make_runtime()
+    assert runtime.items.read("ghost").body is None
+    runtime.items.l1.clear()
+    again = runtime.items.read("ghost")
+    assert (again.body, again.x_cache) == (None, "HIT-L2")
+    assert len(counting_dynamo.reads) == 1
+    client = redis.Redis.from_url(redis_url)
+    assert client.get("pc:{p:ghost}:v").startswith(b"-1|")
+    assert 0 < client.pttl("pc:{p:ghost}:v") <= 30_000
+
+    # an insert's stream record (S = new version - 1 = 0) clears the negative entry
+    put_product(counting_dynamo, "ghost", 1)
+    runtime.items.invalidate("ghost", 0)
+    found = runtime.items.read("ghost")
+    assert found.x_cache == "MISS"
+    assert json.loads(found.body)["version"] == 1
+
+
+def test_write_through_replaces_and_updates(make_runtime, counting_dynamo):
+    put_product(counting_dynamo, "p3", 1)
+    runtime = make_runtime()
+    assert runtime.items.read("p3").version == 1
+    new = put_product(counting_dynamo, "p3", 2, name="renamed")
+    assert runtime.items.write_through("p3", 2, render_product(new)) is True
+    runtime.items.l1.clear()
+    read = runtime.items.read("p3")
+    assert (read.x_cache, read.version) == ("HIT-L2", 2)
+    assert json.loads(read.body)["name"] == "renamed"
+    # an older write-through arriving late does not land
+    assert runtime.items.write_through("p3", 1, b'{"old":true}') is False
+
+
+def test_deleted_product_reads_not_found_after_invalidation(make_runtime, counting_dynamo):
+    put_product(counting_dynamo, "p4", 5)
+    runtime = make_runtime()
+    assert runtime.items.read("p4").version == 5
+    delete_product(counting_dynamo, "p4")
+    runtime.items.invalidate("p4", 5)
+    assert runtime.items.read("p4").body is None
+
+
+def test_layers_missing_from_policy_are_skipped(make_runtime, counting_dynamo, redis_url):
+    put_product(counting_dynamo, "p5", 1)
+    runtime = make_runtime(policy=policy_json(layers=[]))
+    assert [runtime.items.read("p5").x_cache for _ in range(3)] == ["MISS"] * 3
+    assert len(counting_dynamo.reads) == 3
+    assert redis.Redis.from_url(redis_url).get("pc:{p:p5}:v") is None
+
+
+def test_l2_only_policy_never_uses_l1(make_runtime, counting_dynamo):
+    put_product(counting_dynamo, "p6", 1)
+    runtime = make_runtime(policy=policy_json(layers=["l2"]))
+    assert [runtime.items.read("p6").x_cache for _ in range(2)] == ["MISS", "HIT-L2"]
+
+
+def test_metrics_per_layer_are_recorded(make_runtime, counting_dynamo):
+    telemetry.metrics.clear_metrics()
+    put_product(counting_dynamo, "p7", 1)
+    runtime = make_runtime()
+    runtime.items.read("p7")  # L1 miss, L2 miss, origin
+    runtime.items.read("p7")  # L1 hit
+    runtime.items.l1.clear()
+    runtime.items.read("p7")  # L2 hit
+    assert sum(telemetry.metric_values("L1Miss")) == 2
+    assert sum(telemetry.metric_values("L1Hit")) == 1
+    assert sum(telemetry.metric_values("L2Miss")) == 1
+    assert sum(telemetry.metric_values("L2Hit")) == 1
+    assert sum(telemetry.metric_values("OriginRead")) == 1
+    assert len(telemetry.metric_values("OriginLatency")) == 1
+    assert len(telemetry.metric_values("L2Latency")) == 2
+    assert len(telemetry.metric_values("L1Latency")) == 1
+
+
+def test_table_name_from_config_is_used(make_runtime, counting_dynamo):
+    runtime = make_runtime()
+    runtime.items.read("p8")
+    assert counting_dynamo.reads[0]["TableName"] == TABLE
