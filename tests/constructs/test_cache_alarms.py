@@ -1,0 +1,640 @@
+"""CacheAlarms: the alarm matrix, every alarm's metric/threshold/missing-data rule, the topic."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+from helpers import new_function, new_stack, new_vpc
+
+from cache_constructs.cache_alarms import ALARM_KINDS, DEFAULT_RUNBOOK_URL, CacheAlarms
+from cache_constructs.dax_cache import DaxCache
+from cache_constructs.metric_sources import ServiceMetrics
+from cache_constructs.stream_invalidator import StreamInvalidator
+from cache_constructs.valkey_cache import ValkeyCache
+
+pytestmark = pytest.mark.synth
+
+RUNBOOK = Path(__file__).resolve().parents[2] / "docs" / "runbook.md"
+NOT_BREACHING, MISSING = "notBreaching", "missing"
+ABOVE, BELOW = "GreaterThanThreshold", "LessThanThreshold"
+
+#: key -> (threshold, comparison, treat missing data) with the default props.
+DEFAULT_ALARMS: dict[str, tuple[float, str, str]] = {
+    "L2HitRateWarning": (80, BELOW, NOT_BREACHING),
+    "L2HitRateCritical": (50, BELOW, NOT_BREACHING),
+    "BypassRateWarning": (5, ABOVE, NOT_BREACHING),
+    "BypassRateCritical": (25, ABOVE, NOT_BREACHING),
+    "ValkeyMemoryWarning": (75, ABOVE, MISSING),
+    "ValkeyMemoryCritical": (90, ABOVE, MISSING),
+    "ValkeyEvictionsWarning": (10, ABOVE, NOT_BREACHING),
+    "ValkeyEvictionsCritical": (100, ABOVE, NOT_BREACHING),
+    "IteratorAgeWarning": (30000, ABOVE, NOT_BREACHING),
+    "IteratorAgeCritical": (120000, ABOVE, NOT_BREACHING),
+    "DlqDepthCritical": (0, ABOVE, NOT_BREACHING),
+    "LambdaErrorsReadWarning": (0, ABOVE, NOT_BREACHING),
+    "LambdaErrorsReadCritical": (10, ABOVE, NOT_BREACHING),
+    "LambdaErrorsInvalidateWarning": (0, ABOVE, NOT_BREACHING),
+    "LambdaErrorsInvalidateCritical": (10, ABOVE, NOT_BREACHING),
+    "ApiLatencyP95Warning": (1000, ABOVE, NOT_BREACHING),
+    "ApiLatencyP95Critical": (3000, ABOVE, NOT_BREACHING),
+    "DaxFaultsWarning": (0, ABOVE, NOT_BREACHING),
+    "DaxFaultsCritical": (10, ABOVE, NOT_BREACHING),
+}
+
+#: Every threshold prop, set to None: no alarm at all.
+NO_THRESHOLDS = {
+    f"{base}_{level}": None
+    for base in (
+        "min_hit_rate_percent",
+        "max_bypass_rate_percent",
+        "max_valkey_memory_percent",
+        "max_evictions_per_minute",
+        "max_iterator_age",
+        "max_dlq_messages",
+        "max_lambda_errors_per_minute",
+        "max_api_latency_p95",
+        "max_dax_faults_per_minute",
+    )
+    for level in ("warning", "critical")
+}
+
+
+class FakeApi:
+    """Stands in for CachedRestApi (only metric_latency is alarmed on)."""
+
+    def metric_cache_hit_count(self) -> cloudwatch.IMetric:
+        return self._metric("CacheHitCount", "Sum")
+
+    def metric_cache_miss_count(self) -> cloudwatch.IMetric:
+        return self._metric("CacheMissCount", "Sum")
+
+    def metric_latency(self) -> cloudwatch.IMetric:
+        return self._metric("Latency", "Average")
+
+    def metric_integration_latency(self) -> cloudwatch.IMetric:
+        return self._metric("IntegrationLatency", "Average")
+
+    @staticmethod
+    def _metric(name: str, statistic: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=name,
+            dimensions_map={"ApiName": "products", "Stage": "prod"},
+            statistic=statistic,
+            period=Duration.minutes(5),
+        )
+
+
+def _sources(stack: Stack, *, valkey_mode: str = "replication-group") -> dict[str, Any]:
+    """Every source CacheAlarms alarms on, built with the project's own constructs."""
+    vpc = new_vpc(stack)
+    table = dynamodb.Table(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+    )
+    read, invalidate = new_function(stack, id_="Read"), new_function(stack, id_="Invalidate")
+    return {
+        "service_metrics": ServiceMetrics(),
+        "valkey": ValkeyCache(stack, "Valkey", vpc=vpc, mode=valkey_mode),
+        "stream": StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
+        "functions": [read, invalidate],
+        "api": FakeApi(),
+        "dax": DaxCache(stack, "Dax", vpc=vpc, table=table),
+    }
+
+
+def _props(stack: Stack, alarms: CacheAlarms, key: str) -> dict[str, Any]:
+    logical_id = stack.get_logical_id(alarms.alarms[key].node.default_child)
+    return Template.from_stack(stack).to_json()["Resources"][logical_id]["Properties"]
+
+
+def _ref(stack: Stack, construct: Any) -> str:
+    return stack.get_logical_id(construct.node.default_child)
+
+
+@pytest.fixture(scope="module")
+def full() -> tuple[Stack, CacheAlarms, dict[str, Any]]:
+    stack = new_stack()
+    alarms = CacheAlarms(stack, "Alarms", **_sources(stack))
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    by_key = {
+        key: resources[stack.get_logical_id(alarm.node.default_child)]["Properties"]
+        for key, alarm in alarms.alarms.items()
+    }
+    return stack, alarms, by_key
+
+
+# -- the matrix ---------------------------------------------------------------------------
+
+
+def test_all_alarms_with_default_thresholds(full) -> None:
+    stack, alarms, _ = full
+    assert set(alarms.alarms) == set(DEFAULT_ALARMS)
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", len(DEFAULT_ALARMS))
+
+
+def test_no_alarms_when_every_threshold_is_off() -> None:
+    stack = new_stack()
+    alarms = CacheAlarms(stack, "Alarms", **_sources(stack), **NO_THRESHOLDS)
+    assert alarms.alarms == {}
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
+
+
+def test_critical_only_when_warnings_are_off() -> None:
+    stack = new_stack()
+    warnings_off = {name: None for name in NO_THRESHOLDS if name.endswith("_warning")}
+    alarms = CacheAlarms(stack, "Alarms", **_sources(stack), **warnings_off)
+    expected = {key for key in DEFAULT_ALARMS if key.endswith("Critical")}
+    assert set(alarms.alarms) == expected
+    Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", len(expected))
+
+
+@pytest.mark.parametrize(
+    ("source", "kinds"),
+    [
+        ("service_metrics", ("L2HitRate", "BypassRate")),
+        ("valkey", ("ValkeyMemory", "ValkeyEvictions")),
+        ("stream", ("IteratorAge", "DlqDepth")),
+        ("functions", ("LambdaErrorsRead", "LambdaErrorsInvalidate")),
+        ("api", ("ApiLatencyP95",)),
+        ("dax", ("DaxFaults",)),
+    ],
+)
+def test_alarms_exist_only_for_the_sources_given(source: str, kinds: tuple[str, ...]) -> None:
+    stack = new_stack()
+    alarms = CacheAlarms(stack, "Alarms", **{source: _sources(stack)[source]})
+    assert set(alarms.alarms) == {key for key in DEFAULT_ALARMS if key.startswith(kinds)}
+
+
+# -- each alarm ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(DEFAULT_ALARMS))
+def test_threshold_direction_and_missing_data_per_alarm(full, key: str) -> None:
+    _, _, by_key = full
+    threshold, comparison, missing = DEFAULT_ALARMS[key]
+    props = by_key[key]
+    assert props["Threshold"] == threshold
+    assert props["ComparisonOperator"] == comparison
+    assert props["TreatMissingData"] == missing
+    assert props["EvaluationPeriods"] == 3
+    assert props["DatapointsToAlarm"] == 3
+
+
+@pytest.mark.parametrize("key", list(DEFAULT_ALARMS))
+def test_description_links_the_runbook_section_and_names_the_level(full, key: str) -> None:
+    _, _, by_key = full
+    kind = next(k for k in ALARM_KINDS if key.startswith(k.key))
+    description = by_key[key]["AlarmDescription"]
+    assert description.startswith("CRITICAL: " if key.endswith("Critical") else "WARNING: ")
+    assert description.endswith(f"Runbook: {DEFAULT_RUNBOOK_URL}#{kind.anchor}")
+    assert len(description) <= 1024
+
+
+def _github_anchors(markdown: str) -> set[str]:
+    """Heading anchors as GitHub renders them (lowercase, punctuation dropped, - for space)."""
+    anchors = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", markdown, flags=re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+def test_every_alarm_anchor_is_a_section_of_the_runbook() -> None:
+    anchors = _github_anchors(RUNBOOK.read_text(encoding="utf-8"))
+    missing = [kind.anchor for kind in ALARM_KINDS if kind.anchor not in anchors]
+    assert missing == []
+
+
+def test_critical_and_warning_alarms_notify_the_topic_on_alarm_and_ok(full) -> None:
+    stack, alarms, by_key = full
+    topic_ref = {"Ref": _ref(stack, alarms.topic)}
+    for props in by_key.values():
+        assert props["AlarmActions"] == [topic_ref]
+        assert props["OKActions"] == [topic_ref]
+
+
+def test_hit_rate_alarm_is_guarded_by_the_minimum_request_count(full) -> None:
+    _, _, by_key = full
+    metrics = by_key["L2HitRateCritical"]["Metrics"]
+    (expression,) = [m for m in metrics if "Expression" in m]
+    h, m = "FILL(l2_hits, 0)", "FILL(l2_misses, 0)"
+    assert expression["Expression"] == f"IF(({h} + {m}) >= 100, 100 * {h} / ({h} + {m}), 100)"
+    assert expression["ReturnData"] is True
+    inputs = {m["Id"]: m["MetricStat"] for m in metrics if "MetricStat" in m}
+    assert set(inputs) == {"l2_hits", "l2_misses"}
+    for metric_id, name in (("l2_hits", "L2Hit"), ("l2_misses", "L2Miss")):
+        stat = inputs[metric_id]
+        assert stat["Metric"] == {
+            "Namespace": "CachedProductService",
+            "MetricName": name,
+            "Dimensions": [{"Name": "service", "Value": "product-service"}],
+        }
+        assert (stat["Stat"], stat["Period"]) == ("Sum", 60)
+
+
+def test_bypass_rate_alarm_divides_bypasses_by_reads_past_l1(full) -> None:
+    _, _, by_key = full
+    metrics = by_key["BypassRateWarning"]["Metrics"]
+    (expression,) = [m["Expression"] for m in metrics if "Expression" in m]
+    assert expression == (
+        "IF((FILL(l2_hits, 0) + FILL(l2_misses, 0) + FILL(bypasses, 0)) >= 100, "
+        "100 * FILL(bypasses, 0) / (FILL(l2_hits, 0) + FILL(l2_misses, 0) + FILL(bypasses, 0)), 0)"
+    )
+    names = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
+    assert names == {"l2_hits": "L2Hit", "l2_misses": "L2Miss", "bypasses": "CacheBypass"}
+
+
+def test_min_requests_for_rates_reaches_both_rate_guards() -> None:
+    stack = new_stack()
+    alarms = CacheAlarms(
+        stack, "Alarms", service_metrics=ServiceMetrics(), min_requests_for_rates=20
+    )
+    for key in ("L2HitRateWarning", "BypassRateCritical"):
+        metrics = _props(stack, alarms, key)["Metrics"]
+        (expression,) = [m["Expression"] for m in metrics if "Expression" in m]
+        assert ">= 20," in expression
+
+
+def test_stream_alarms_watch_iterator_age_in_ms_and_the_dead_letter_queue(full) -> None:
+    stack, _, by_key = full
+    age = by_key["IteratorAgeCritical"]
+    assert (age["Namespace"], age["MetricName"], age["Statistic"], age["Period"]) == (
+        "AWS/Lambda",
+        "IteratorAge",
+        "Maximum",
+        60,
+    )
+    invalidate = stack.node.find_child("Invalidate")
+    assert age["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": _ref(stack, invalidate)}}
+    ]
+    dlq = by_key["DlqDepthCritical"]
+    assert (dlq["Namespace"], dlq["MetricName"], dlq["Statistic"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+    )
+
+
+def test_lambda_error_alarms_are_per_function_sums_per_minute(full) -> None:
+    stack, _, by_key = full
+    for name in ("Read", "Invalidate"):
+        props = by_key[f"LambdaErrors{name}Critical"]
+        assert (props["MetricName"], props["Statistic"], props["Period"]) == ("Errors", "Sum", 60)
+        function = stack.node.find_child(name)
+        assert props["Dimensions"] == [
+            {"Name": "FunctionName", "Value": {"Ref": _ref(stack, function)}}
+        ]
+        assert f"({name})" in props["AlarmDescription"]
+
+
+def test_api_latency_alarm_uses_p95_per_minute(full) -> None:
+    _, _, by_key = full
+    props = by_key["ApiLatencyP95Warning"]
+    assert (props["MetricName"], props["ExtendedStatistic"], props["Period"]) == (
+        "Latency",
+        "p95",
+        60,
+    )
+    assert "Statistic" not in props
+
+
+def test_valkey_alarms_use_the_cache_metrics_evictions_summed_per_minute(full) -> None:
+    _, _, by_key = full
+    memory = by_key["ValkeyMemoryCritical"]
+    memory_names = {
+        m["MetricStat"]["Metric"]["MetricName"] for m in memory["Metrics"] if "MetricStat" in m
+    }
+    assert memory_names == {"DatabaseMemoryUsagePercentage"}
+    evictions = by_key["ValkeyEvictionsCritical"]["Metrics"]
+    stats = [m["MetricStat"] for m in evictions if "MetricStat" in m]
+    assert stats and all(s["Metric"]["MetricName"] == "Evictions" for s in stats)
+    assert all((s["Stat"], s["Period"]) == ("Sum", 60) for s in stats)
+
+
+def test_serverless_valkey_evictions_alarm_is_a_plain_sum_per_minute() -> None:
+    stack = new_stack()
+    sources = _sources(stack, valkey_mode="serverless")
+    alarms = CacheAlarms(stack, "Alarms", valkey=sources["valkey"])
+    props = _props(stack, alarms, "ValkeyEvictionsWarning")
+    assert (props["MetricName"], props["Statistic"], props["Period"]) == ("Evictions", "Sum", 60)
+    assert props["TreatMissingData"] == NOT_BREACHING
+
+
+def test_dax_fault_alarm_counts_server_faults_not_client_errors(full) -> None:
+    _, _, by_key = full
+    props = by_key["DaxFaultsCritical"]
+    assert (props["Namespace"], props["MetricName"], props["Statistic"], props["Period"]) == (
+        "AWS/DAX",
+        "FaultRequestCount",
+        "Sum",
+        60,
+    )
+
+
+# -- props -----------------------------------------------------------------------------------
+
+
+def test_every_threshold_prop_sets_its_alarm() -> None:
+    stack = new_stack()
+    alarms = CacheAlarms(
+        stack,
+        "Alarms",
+        **_sources(stack),
+        min_hit_rate_percent_warning=95,
+        min_hit_rate_percent_critical=70,
+        max_bypass_rate_percent_warning=1,
+        max_bypass_rate_percent_critical=2,
+        max_valkey_memory_percent_warning=60,
+        max_valkey_memory_percent_critical=80,
+        max_evictions_per_minute_warning=0,
+        max_evictions_per_minute_critical=5,
+        max_iterator_age_warning=Duration.seconds(5),
+        max_iterator_age_critical=Duration.seconds(10),
+        max_dlq_messages_warning=0,
+        max_dlq_messages_critical=3,
+        max_lambda_errors_per_minute_warning=2,
+        max_lambda_errors_per_minute_critical=4,
+        max_api_latency_p95_warning=Duration.millis(300),
+        max_api_latency_p95_critical=Duration.millis(900),
+        max_dax_faults_per_minute_warning=1,
+        max_dax_faults_per_minute_critical=2,
+        evaluation_periods=5,
+        datapoints_to_alarm=2,
+    )
+    expected = {
+        "L2HitRateWarning": 95,
+        "L2HitRateCritical": 70,
+        "BypassRateWarning": 1,
+        "BypassRateCritical": 2,
+        "ValkeyMemoryWarning": 60,
+        "ValkeyMemoryCritical": 80,
+        "ValkeyEvictionsWarning": 0,
+        "ValkeyEvictionsCritical": 5,
+        "IteratorAgeWarning": 5000,
+        "IteratorAgeCritical": 10000,
+        "DlqDepthWarning": 0,
+        "DlqDepthCritical": 3,
+        "LambdaErrorsReadWarning": 2,
+        "LambdaErrorsInvalidateCritical": 4,
+        "ApiLatencyP95Warning": 300,
+        "ApiLatencyP95Critical": 900,
+        "DaxFaultsWarning": 1,
+        "DaxFaultsCritical": 2,
+    }
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    for key, threshold in expected.items():
+        props = resources[_ref(stack, alarms.alarms[key])]["Properties"]
+        assert props["Threshold"] == threshold, key
+        assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 2)
+        assert "in 2 of 5 minutes" in props["AlarmDescription"]
+
+
+def test_alarm_name_prefix_and_runbook_url() -> None:
+    stack = new_stack()
+    alarms = CacheAlarms(
+        stack,
+        "Alarms",
+        service_metrics=ServiceMetrics(),
+        alarm_name_prefix="shop-prod",
+        runbook_url="https://wiki.example.com/cache-runbook",
+    )
+    props = _props(stack, alarms, "L2HitRateCritical")
+    assert props["AlarmName"] == "shop-prod-L2HitRateCritical"
+    assert props["AlarmDescription"].endswith("https://wiki.example.com/cache-runbook#l2-hit-rate")
+
+
+def test_created_topic_is_kms_encrypted_ssl_only_and_cloudwatch_may_use_the_key() -> None:
+    stack = new_stack()
+    alarms = CacheAlarms(stack, "Alarms", service_metrics=ServiceMetrics())
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    key_id = _ref(stack, alarms.node.find_child("TopicKey"))
+    template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    )
+    template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Effect": "Allow",
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_given_key_encrypts_the_created_topic() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "OwnKey", enable_key_rotation=True)
+    CacheAlarms(stack, "Alarms", service_metrics=ServiceMetrics(), topic_encryption_key=key)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::KMS::Key", 1)
+    template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [_ref(stack, key), "Arn"]}}
+    )
+
+
+def test_given_topic_is_used_and_nothing_is_created() -> None:
+    stack = new_stack()
+    topic = sns.Topic(stack, "Pager", enforce_ssl=True)
+    alarms = CacheAlarms(stack, "Alarms", service_metrics=ServiceMetrics(), topic=topic)
+    assert alarms.topic is topic and alarms.warning_topic is topic
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    template.resource_count_is("AWS::KMS::Key", 0)
+    props = _props(stack, alarms, "L2HitRateCritical")
+    assert props["AlarmActions"] == [{"Ref": _ref(stack, topic)}]
+
+
+def test_warning_topic_takes_the_warnings_only() -> None:
+    stack = new_stack()
+    pager = sns.Topic(stack, "Pager")
+    tickets = sns.Topic(stack, "Tickets")
+    alarms = CacheAlarms(
+        stack, "Alarms", service_metrics=ServiceMetrics(), topic=pager, warning_topic=tickets
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    for key, alarm in alarms.alarms.items():
+        props = resources[_ref(stack, alarm)]["Properties"]
+        expected = pager if key.endswith("Critical") else tickets
+        assert props["AlarmActions"] == [{"Ref": _ref(stack, expected)}], key
+        assert props["OKActions"] == [{"Ref": _ref(stack, expected)}], key
+
+
+def test_a_subclass_replaces_how_alarms_are_built() -> None:
+    class PrefixedDescriptions(CacheAlarms):
+        def _build_alarm(self, key, *args):  # type: ignore[no-untyped-def]
+            alarm = super()._build_alarm(key, *args)
+            alarm.node.add_metadata("team", "catalog")
+            return alarm
+
+    stack = new_stack()
+    alarms = PrefixedDescriptions(stack, "Alarms", service_metrics=ServiceMetrics())
+    assert all(
+        any(entry.type == "team" for entry in alarm.node.metadata)
+        for alarm in alarms.alarms.values()
+    )
+
+
+# -- validation ------------------------------------------------------------------------------
+
+
+def _build(**props: Any) -> CacheAlarms:
+    stack = new_stack()
+    props.setdefault("service_metrics", ServiceMetrics())
+    return CacheAlarms(stack, "Alarms", **props)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"min_hit_rate_percent_warning": 101}, "min_hit_rate_percent_warning must be between"),
+        ({"min_hit_rate_percent_critical": -1}, "min_hit_rate_percent_critical must be between"),
+        ({"max_bypass_rate_percent_critical": 100.5}, "max_bypass_rate_percent_critical"),
+        ({"max_valkey_memory_percent_warning": 120}, "max_valkey_memory_percent_warning"),
+        ({"max_evictions_per_minute_warning": -1}, "max_evictions_per_minute_warning must be >="),
+        ({"max_dlq_messages_critical": -1}, "max_dlq_messages_critical must be >= 0"),
+        ({"max_lambda_errors_per_minute_critical": True}, "must be a number"),
+        ({"max_dax_faults_per_minute_warning": "1"}, "max_dax_faults_per_minute_warning"),
+        ({"max_iterator_age_warning": 30}, "max_iterator_age_warning must be a Duration"),
+        ({"max_api_latency_p95_critical": 3.0}, "max_api_latency_p95_critical must be a Duration"),
+    ],
+)
+def test_threshold_values_are_validated(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _build(**props)
+
+
+@pytest.mark.parametrize(
+    ("props", "prop"),
+    [
+        (
+            {"min_hit_rate_percent_warning": 50, "min_hit_rate_percent_critical": 60},
+            "min_hit_rate_percent",
+        ),
+        (
+            {"min_hit_rate_percent_warning": 50, "min_hit_rate_percent_critical": 50},
+            "min_hit_rate_percent",
+        ),
+        ({"max_bypass_rate_percent_warning": 30}, "max_bypass_rate_percent"),
+        ({"max_valkey_memory_percent_warning": 90}, "max_valkey_memory_percent"),
+        ({"max_evictions_per_minute_warning": 200}, "max_evictions_per_minute"),
+        ({"max_iterator_age_warning": Duration.minutes(5)}, "max_iterator_age"),
+        ({"max_dlq_messages_warning": 1}, "max_dlq_messages"),
+        ({"max_lambda_errors_per_minute_warning": 10}, "max_lambda_errors_per_minute"),
+        ({"max_api_latency_p95_warning": Duration.seconds(3)}, "max_api_latency_p95"),
+        ({"max_dax_faults_per_minute_warning": 11}, "max_dax_faults_per_minute"),
+    ],
+)
+def test_warning_must_be_milder_than_critical(props: dict[str, Any], prop: str) -> None:
+    pattern = rf"{prop}_warning \(.*\) must be (below|above) {prop}_critical"
+    with pytest.raises(ValueError, match=pattern):
+        _build(**props)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"evaluation_periods": 0}, "evaluation_periods must be between 1 and 1440"),
+        ({"datapoints_to_alarm": 4}, "datapoints_to_alarm must be between 1 and 3"),
+        ({"datapoints_to_alarm": 0}, "datapoints_to_alarm must be between 1 and 3"),
+        ({"min_requests_for_rates": 0}, "min_requests_for_rates must be >= 1"),
+        ({"runbook_url": "docs/runbook.md"}, "runbook_url must be an http(s) URL"),
+        ({"alarm_name_prefix": "has space"}, "alarm_name_prefix must be 1..200 characters"),
+        ({"alarm_name_prefix": ""}, "alarm_name_prefix must be 1..200 characters"),
+    ],
+)
+def test_other_props_are_validated(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _build(**props)
+
+
+def test_topic_and_topic_key_together_are_rejected() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="either topic or topic_encryption_key"):
+        CacheAlarms(
+            stack,
+            "Alarms",
+            service_metrics=ServiceMetrics(),
+            topic=sns.Topic(stack, "Pager"),
+            topic_encryption_key=kms.Key(stack, "Key"),
+        )
+
+
+def test_no_source_is_rejected() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="give at least one of service_metrics"):
+        CacheAlarms(stack, "Alarms", functions=[])
+
+
+def test_functions_with_the_same_id_are_rejected() -> None:
+    stack = new_stack()
+    first = new_function(stack, id_="Handler")
+    other_scope = Stack(stack.node.scope, "Other")
+    second = new_function(other_scope, id_="Handler")
+    with pytest.raises(ValueError, match=r"functions must have distinct construct ids.*Handler"):
+        CacheAlarms(stack, "Alarms", functions=[first, second])
+
+
+def test_token_thresholds_are_not_validated() -> None:
+    stack = new_stack()
+    warning = CfnParameter(stack, "HitRateWarning", type="Number").value_as_number
+    alarms = CacheAlarms(
+        stack,
+        "Alarms",
+        service_metrics=ServiceMetrics(),
+        min_hit_rate_percent_warning=warning,
+        min_hit_rate_percent_critical=90,  # would be "above the warning" if it were checked
+    )
+    props = _props(stack, alarms, "L2HitRateWarning")
+    assert props["Threshold"] == {"Ref": "HitRateWarning"}
+
+
+def test_cdk_nag_aws_solutions_passes() -> None:
+    stack = new_stack(nag=True)
+    CacheAlarms(stack, "Alarms", **_sources(stack))
+    stack.node.root.synth()  # raises on any unacknowledged finding
