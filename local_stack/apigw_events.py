@@ -126,7 +126,9 @@ def build_proxy_event(
             "requestId": request_id,
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
-            "path": f"/{stage}{path}",
+            # The path as the client called it: local URLs carry no stage prefix (like a
+            # custom domain), so Location headers built from it resolve on localhost.
+            "path": path,
             "protocol": "HTTP/1.1",
             "stage": stage,
             "domainName": request.host,

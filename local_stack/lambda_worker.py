@@ -134,6 +134,12 @@ class LambdaWorker:
             raise InvocationError(payload["errorType"], payload["errorMessage"])
         return json.loads(payload)
 
+    def close(self) -> None:
+        """Close the pipe without waiting: an idle worker exits on EOF."""
+        self._stopping = True
+        if self._conn is not None:
+            self._conn.close()
+
     def stop(self, *, grace: float = 1.0) -> None:
         """Close the pipe (the worker exits on EOF), then terminate, then kill."""
         self._stopping = True

@@ -160,22 +160,37 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop every part in reverse order; each step bounded, the whole well under 5 s."""
+        started = time.monotonic()
+        timings: list[str] = []
+
+        def lap(part: str) -> None:
+            timings.append(f"{part} {time.monotonic() - started:.2f}s")
+
         self.stack_file.unlink(missing_ok=True)
         if self.front is not None:
             self.front.stop()
             self.front = None
+            lap("front")
         if self.poller is not None:
             self.poller.stop(timeout=1.0)
             self.poller = None
+            lap("poller")
+        for worker in self.workers.values():
+            worker.close()  # idle workers exit at once on EOF: close every pipe first
         for worker in self.workers.values():
             worker.stop(grace=0.5)
-        self.workers.clear()
+        if self.workers:
+            self.workers.clear()
+            lap("functions")
         if self.emulator is not None:
             self.emulator.stop(grace=1.0)
             self.emulator = None
+            lap("moto")
         if self.redis is not None:
             self.redis.stop(grace=1.0)
             self.redis = None
+            lap("redis")
+        log.info("stopped (cumulative: %s)", ", ".join(timings))
 
 
 def _route_summaries(

@@ -57,7 +57,7 @@ def test_event_has_the_rest_proxy_shape() -> None:
     assert context["stage"] == "local"
     assert context["resourcePath"] == "/products/{id}"
     assert context["httpMethod"] == "GET"
-    assert context["path"] == "/local/products/abc-1"
+    assert context["path"] == "/products/abc-1"
     assert context["identity"]["sourceIp"] == "127.0.0.9"
     assert isinstance(context["requestTimeEpoch"], int)
 
