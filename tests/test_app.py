@@ -1,0 +1,113 @@
+"""app.py: builds the selected environment, with the AwsSolutions checks on and clean."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sqs as sqs
+
+import app as cdk_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+
+pytestmark = pytest.mark.synth
+
+
+def _app(tmp_path: Path, **context: Any) -> cdk.App:
+    return cdk.App(
+        outdir=str(tmp_path),
+        context={**CONTEXT, "aws:cdk:bundling-stacks": [], **context},
+    )
+
+
+def _report(outdir: Path) -> dict[str, Any]:
+    (plugin,) = json.loads((outdir / "validation-report.json").read_text())["pluginReports"]
+    return plugin
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_synthesizes_with_no_unacknowledged_findings(env: str, tmp_path: Path) -> None:
+    app = cdk_app.build_app(_app(tmp_path, env=env))
+    assembly = app.synth()
+    (stack,) = assembly.stacks
+    assert stack.stack_name == f"CachedProductService-{env}"
+    report = _report(tmp_path)
+    assert report["pluginName"] == "AwsSolutions"
+    assert report["conclusion"] == "success"
+    assert report["violations"] == []
+    # Every acknowledgement carries a specific reason a reviewer can judge.
+    for suppressed in report["suppressedViolations"]:
+        assert len(suppressed["reason"]) > 40, suppressed
+
+
+def test_default_environment_is_dev(tmp_path: Path) -> None:
+    app = cdk_app.build_app(_app(tmp_path))
+    assert [c.node.id for c in app.node.children if isinstance(c, cdk.Stack)] == [
+        "CachedProductService-dev"
+    ]
+
+
+def test_environments_differ_as_configured(tmp_path: Path) -> None:
+    dev = cdk_app.build_app(_app(tmp_path / "dev", env="dev")).synth().stacks[0].template
+    prod = cdk_app.build_app(_app(tmp_path / "prod", env="prod")).synth().stacks[0].template
+
+    def types(template: dict[str, Any]) -> set[str]:
+        return {r["Type"] for r in template["Resources"].values()}
+
+    assert "AWS::ElastiCache::ServerlessCache" in types(dev)
+    assert "AWS::ElastiCache::ReplicationGroup" not in types(dev)
+    (group,) = [
+        r for r in prod["Resources"].values() if r["Type"] == "AWS::ElastiCache::ReplicationGroup"
+    ]
+    assert group["Properties"]["MultiAZEnabled"] is True
+    assert group["Properties"]["AutomaticFailoverEnabled"] is True
+
+    def dax_nodes(template: dict[str, Any]) -> list[int]:
+        return [
+            r["Properties"]["ReplicationFactor"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::DAX::Cluster"
+        ]
+
+    assert dax_nodes(dev) == [1]
+    assert dax_nodes(prod) == [3]
+    for template in (dev, prod):
+        assert "AWS::EC2::NatGateway" not in types(template)
+        assert "AWS::EC2::FlowLog" in types(template)
+
+
+def test_unknown_environment_is_a_value_error_naming_env(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="env must be one of"):
+        cdk_app.build_app(_app(tmp_path, env="staging"))
+
+
+def test_an_unacknowledged_finding_fails_synth(tmp_path: Path) -> None:
+    app = cdk_app.build_app(_app(tmp_path, env="dev"))
+    (stack,) = [c for c in app.node.children if isinstance(c, cdk.Stack)]
+    sqs.Queue(stack, "QueueWithoutDlqOrSsl")
+    with pytest.raises(Exception, match="AwsSolutions-SQS"):
+        app.synth()
+
+
+def test_app_py_runs_as_the_cli_runs_it(tmp_path: Path) -> None:
+    """The real entry point, given context and an output dir the way the CDK CLI does."""
+    env = {
+        **os.environ,
+        "CDK_CONTEXT_JSON": json.dumps({**CONTEXT, "env": "dev", "aws:cdk:bundling-stacks": []}),
+        "CDK_OUTDIR": str(tmp_path),
+        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "CachedProductService-dev.template.json").is_file()
+    assert _report(tmp_path)["violations"] == []
