@@ -45,7 +45,9 @@ def new_vpc(stack: cdk.Stack) -> ec2.Vpc:
     return vpc
 
 
-def new_function(stack: cdk.Stack, vpc: ec2.IVpc | None = None, id_: str = "Fn") -> lambda_.Function:
+def new_function(
+    stack: cdk.Stack, vpc: ec2.IVpc | None = None, id_: str = "Fn"
+) -> lambda_.Function:
     """A minimal Python function (optionally in `vpc`) to grant things to."""
     fn = lambda_.Function(
         stack,
