@@ -72,21 +72,30 @@ def runtime_env(redis_url: str, **overrides: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def moto_table() -> Iterator[Any]:
+    """moto with the product table created from the shared schema, once per test module."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+        }.items():
+            patch.setenv(name, value)
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name=REGION)
+            client.create_table(**table_schema.create_table_kwargs(TABLE))
+            yield client
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto with the product table created from the shared schema; yields a DynamoDB client."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        client.create_table(**table_schema.create_table_kwargs(TABLE))
-        yield client
+def aws(moto_table: Any) -> Any:
+    """The DynamoDB client of an empty product table."""
+    for item in all_items(moto_table):
+        moto_table.delete_item(TableName=TABLE, Key={"PK": item["PK"], "SK": item["SK"]})
+    return moto_table
 
 
 @pytest.fixture
@@ -101,7 +110,7 @@ def install_runtime(
         env = runtime_env(redis_url, **overrides)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        runtime = build_runtime(load_config(env))
+        runtime = build_runtime(load_config(env), dynamodb_client=aws)
         set_runtime(runtime)
         return runtime
 
