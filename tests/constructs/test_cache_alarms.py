@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import CfnParameter, Duration, Stack
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
@@ -16,6 +17,8 @@ from aws_cdk.assertions import Match, Template
 from helpers import new_function, new_stack, new_vpc
 
 from cache_constructs.cache_alarms import ALARM_KINDS, DEFAULT_RUNBOOK_URL, CacheAlarms
+from cache_constructs.cache_policy import CachePolicy
+from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.dax_cache import DaxCache
 from cache_constructs.metric_sources import ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator
@@ -638,3 +641,26 @@ def test_cdk_nag_aws_solutions_passes() -> None:
     stack = new_stack(nag=True)
     CacheAlarms(stack, "Alarms", **_sources(stack))
     stack.node.root.synth()  # raises on any unacknowledged finding
+
+
+def test_api_latency_alarm_of_the_project_cached_rest_api() -> None:
+    stack = new_stack(nag=True)
+    api = CachedRestApi(stack, "Api", rest_api_name="products")
+    api.add_cached_route(
+        api.api.root.add_resource("products"),
+        "GET",
+        apigateway.LambdaIntegration(new_function(stack)),
+        policy=CachePolicy.DYNAMIC,
+    )
+    alarms = CacheAlarms(stack, "Alarms", api=api)
+    props = _props(stack, alarms, "ApiLatencyP95Critical")
+    assert (props["Namespace"], props["MetricName"], props["ExtendedStatistic"]) == (
+        "AWS/ApiGateway",
+        "Latency",
+        "p95",
+    )
+    assert props["Dimensions"] == [
+        {"Name": "ApiName", "Value": "products"},
+        {"Name": "Stage", "Value": {"Ref": _ref(stack, api.stage)}},
+    ]
+    stack.node.root.synth()  # cdk-nag clean together with the API

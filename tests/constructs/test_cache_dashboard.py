@@ -7,16 +7,22 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, CfnParameter, Duration, Stack, Validations
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
+from helpers import new_function, new_stack, new_vpc
 
 from cache_constructs.cache_dashboard import CacheDashboard
+from cache_constructs.cache_policy import CachePolicy
+from cache_constructs.cached_rest_api import CachedRestApi
+from cache_constructs.dax_cache import DaxCache
 from cache_constructs.metric_sources import ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator
+from cache_constructs.valkey_cache import ValkeyCache
 
 pytestmark = pytest.mark.synth
 
@@ -376,3 +382,41 @@ def test_cdk_nag_aws_solutions_passes() -> None:
     CacheDashboard(stack, "Dashboard", **_all_sources(stack))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on any unacknowledged finding
+
+
+@pytest.mark.parametrize("valkey_mode", ["replication-group", "serverless"])
+def test_dashboard_of_the_project_constructs_passes_cdk_nag(valkey_mode: str) -> None:
+    stack = new_stack(nag=True)
+    vpc = new_vpc(stack)
+    table = _table(stack)
+    read, invalidate = new_function(stack, id_="Read"), new_function(stack, id_="Invalidate")
+    api = CachedRestApi(stack, "Api")
+    api.add_cached_route(
+        api.api.root.add_resource("products"),
+        "GET",
+        apigateway.LambdaIntegration(read),
+        policy=CachePolicy.DYNAMIC,
+    )
+    dashboard = CacheDashboard(
+        stack,
+        "Dashboard",
+        api=api,
+        service_metrics=ServiceMetrics(),
+        valkey=ValkeyCache(stack, "Valkey", vpc=vpc, mode=valkey_mode),
+        dax=DaxCache(stack, "Dax", vpc=vpc, table=table),
+        functions=[read, invalidate],
+        stream=StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
+        table=table,
+    )
+    assert dashboard.sections == ALL_SECTIONS
+    graphs = _graphs(_body(stack))
+    # A replication group with replicas has a lag; a serverless cache has none.
+    assert ("Replication lag (s)" in graphs) == (valkey_mode == "replication-group")
+    latency = graphs["Latency / integration latency (ms)"]
+    assert [(row[1], row[-1]["stat"]) for row in latency] == [
+        ("Latency", "p50"),
+        ("Latency", "p99"),
+        ("IntegrationLatency", "p50"),
+        ("IntegrationLatency", "p99"),
+    ]
+    stack.node.root.synth()  # raises on any unacknowledged finding
