@@ -15,6 +15,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -230,6 +231,18 @@ class StreamInvalidator(Construct):
                 for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*")
             ]
         Validations.of(policy).acknowledge(*acknowledgments)
+
+    # -- grants ----------------------------------------------------------------------------
+
+    def grant_replay(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Allow ``grantee`` (an operator role) to run the DLQ replay of docs/runbook.md.
+
+        Receive and delete the dead-letter messages (and decrypt them with a KMS key), read
+        the stream records they point to, and invoke the invalidation function with them.
+        """
+        grant = self.dead_letter_queue.grant_consume_messages(grantee)
+        grant = grant.combine(self.table.grant_stream_read(grantee))
+        return grant.combine(self.function.grant_invoke(grantee))
 
     # -- metrics ---------------------------------------------------------------------------
 

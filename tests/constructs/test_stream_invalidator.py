@@ -340,3 +340,35 @@ def test_cdk_nag_aws_solutions_passes(with_key: bool) -> None:
     )
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on any unacknowledged finding
+
+
+def test_grant_replay_lets_an_operator_consume_the_dlq_read_the_stream_and_invoke() -> None:
+    _, stack, table, function = _stack()
+    invalidator = StreamInvalidator(stack, "Invalidator", table=table, function=function)
+    operator = iam.Role(stack, "Operator", assumed_by=iam.AccountRootPrincipal())
+    grant = invalidator.grant_replay(operator)
+    assert grant.success
+    template = Template.from_stack(stack)
+    statements = next(
+        policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        if policy["Properties"]["Roles"]
+        == [{"Ref": stack.get_logical_id(operator.node.default_child)}]
+    )
+    actions = {
+        action
+        for statement in statements
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "dynamodb:GetShardIterator",
+        "dynamodb:GetRecords",
+        "lambda:InvokeFunction",
+    } <= actions
+    queue_id = _ref_id(stack, invalidator.dead_letter_queue)
+    consume = next(s for s in statements if "sqs:ReceiveMessage" in s["Action"])
+    assert consume["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
