@@ -35,7 +35,7 @@ def api_event(
     resource = "/products/{id}" if len(parts) == 2 and parts[0] == "products" else path
     path_parameters = {"id": parts[1]} if resource == "/products/{id}" else None
     if isinstance(body, bytes) or (body is not None and base64_body):
-        raw = body if isinstance(body, bytes) else body.encode()
+        raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
         body = base64.b64encode(raw).decode()
         base64_body = True
     request_id = str(uuid.uuid4())
