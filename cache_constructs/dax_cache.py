@@ -251,7 +251,7 @@ class DaxCache(Construct):
     # --- grants --------------------------------------------------------------------------
 
     def _grant(self, fn: lambda_.Function, actions: tuple[str, ...]) -> iam.Grant:
-        if not fn.connections.security_groups:
+        if not fn.is_bound_to_vpc:
             raise ValueError("fn must run in a VPC (it has no security group) to reach DAX")
         self.connections.allow_default_port_from(fn, "Lambda function to DAX (TLS)")
         for name, value in env_names.dax_env(self.endpoint_url).items():

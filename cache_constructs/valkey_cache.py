@@ -367,7 +367,7 @@ class ValkeyCache(Construct):
         grants `elasticache:Connect` on the cache and on the runtime user, and sets
         REDIS_HOST/PORT/TLS/CLUSTER/AUTH/USER/CACHE_NAME/SERVERLESS.
         """
-        if not fn.connections.security_groups:
+        if not fn.is_bound_to_vpc:
             raise ValueError("fn must run in a VPC (it has no security group) to reach the cache")
         self.connections.allow_default_port_from(fn, "Lambda function to Valkey (TLS)")
         grant = iam.Grant.add_to_principal(
@@ -398,6 +398,11 @@ class ValkeyCache(Construct):
         """
         if self.mode == "serverless":
             return []
+        if is_unresolved(self.num_shards) or is_unresolved(self.replicas_per_shard):
+            raise ValueError(
+                "num_shards and replicas_per_shard must be numbers, not tokens, to name the "
+                "member clusters for per-node metrics"
+            )
         nodes = range(1, 2 + self.replicas_per_shard)
         if not self.cluster_mode:
             return [f"{self.cache_name}-{node:03d}" for node in nodes]
