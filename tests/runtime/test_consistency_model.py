@@ -1,0 +1,200 @@
+"""The consistency promise under every interleaving hypothesis can find.
+
+A model runs readers (lease -> origin read -> fill, each step separately), writers (commit,
+then write-through, possibly late or never), deletes (commit, then invalidation) and stream
+records (delivered late and in any order) against the real Lua scripts. Item states are
+ordered: live version V is (V, 0), "deleted after V" is (V, 1); a recreate continues at V+1.
+
+The cached value may also be evicted at any step (its tombstone stays: it has a TTL longer
+than any read). Invariants:
+- at every step, the cached entry (if any) is not older than the newest state the cache has
+  been told about (by a write-through or an invalidation);
+- once every stream record is delivered, the cached entry (if any) is the origin's state.
+"""
+
+from __future__ import annotations
+
+import redis
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from product_cache import envelope
+from product_cache.breaker import CircuitBreaker
+from product_cache.keys import item_keys
+from product_cache.l2_store import LANDED, L2Store
+
+KEYS = item_keys("m")
+TTL_MS = 600_000
+
+
+class Model:
+    def __init__(self, store: L2Store, client: redis.Redis) -> None:
+        self.store = store
+        self.client = client
+        self.state = (1, 0)  # version 1 exists
+        self.told = (0, 0)
+        self.readers: list[dict] = []
+        self.write_throughs: list[int] = []
+        self.stream: list[tuple[int, tuple[int, int]]] = [(0, (1, 0))]  # (S, state it tells)
+        self.negative_state: tuple[int, int] | None = None
+
+    # --- actors ---------------------------------------------------------------------------
+
+    def start_reader(self) -> None:
+        lease = self.store.lease(KEYS, f"r{len(self.readers)}", 5000)
+        self.readers.append({"lease": lease, "seen": None, "done": False})
+
+    def reader_reads_origin(self, index: int) -> None:
+        reader = self.readers[index]
+        if reader["seen"] is None and not reader["done"]:
+            reader["seen"] = self.state
+
+    def reader_fills(self, index: int) -> None:
+        reader = self.readers[index]
+        if reader["seen"] is None or reader["done"]:
+            return
+        reader["done"] = True
+        version, deleted = reader["seen"]
+        if deleted:
+            raw, fill_version = envelope.encode_not_found(1), -1
+        else:
+            raw, fill_version = envelope.encode(version, 1, '"e"', b"%d" % version), version
+        outcome = self.store.fill(
+            KEYS,
+            version=fill_version,
+            epoch=reader["lease"].epoch,
+            envelope=raw,
+            ttl_ms=TTL_MS,
+            token="",
+        )
+        if outcome == LANDED and deleted:
+            self.negative_state = reader["seen"]
+
+    def write(self) -> None:
+        version = self.state[0] + 1
+        self.state = (version, 0)
+        self.write_throughs.append(version)
+        self.stream.append((version - 1, self.state))
+
+    def delete(self) -> None:
+        if self.state[1]:
+            return
+        version = self.state[0]
+        self.state = (version, 1)
+        # the delete path invalidates at once; its REMOVE stream record comes later as well
+        self.invalidate(version, self.state)
+        self.stream.append((version, self.state))
+
+    def deliver_write_through(self, index: int) -> None:
+        if not self.write_throughs:
+            return
+        version = self.write_throughs.pop(index % len(self.write_throughs))
+        raw = envelope.encode(version, 1, '"e"', b"%d" % version)
+        self.store.write_through(KEYS, version=version, envelope=raw, ttl_ms=TTL_MS)
+        self.told = max(self.told, (version, 0))
+
+    def deliver_stream_record(self, index: int) -> None:
+        if not self.stream:
+            return
+        stale_through, state = self.stream.pop(index % len(self.stream))
+        self.invalidate(stale_through, state)
+
+    def evict(self) -> None:
+        """The cached value goes (LRU eviction or its TTL): the tombstone stays."""
+        self.client.delete(KEYS.value)
+
+    def invalidate(self, stale_through: int, state: tuple[int, int]) -> None:
+        self.store.invalidate(KEYS, stale_through=stale_through)
+        self.told = max(self.told, state)
+
+    # --- observation ----------------------------------------------------------------------
+
+    def cached_state(self) -> tuple[int, int] | None:
+        raw = self.client.get(KEYS.value)
+        if raw is None:
+            return None
+        decoded = envelope.decode(raw)
+        if decoded.not_found:
+            assert self.negative_state is not None
+            return self.negative_state
+        return (decoded.version, 0)
+
+    def check(self) -> None:
+        cached = self.cached_state()
+        assert cached is None or cached >= self.told, (cached, self.told)
+
+
+ACTIONS = st.one_of(
+    st.tuples(st.just("start_reader")),
+    st.tuples(st.just("reader_reads_origin"), st.integers(0, 5)),
+    st.tuples(st.just("reader_fills"), st.integers(0, 5)),
+    st.tuples(st.just("write")),
+    st.tuples(st.just("delete")),
+    st.tuples(st.just("evict")),
+    st.tuples(st.just("deliver_write_through"), st.integers(0, 5)),
+    st.tuples(st.just("deliver_stream_record"), st.integers(0, 5)),
+)
+
+
+@settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(actions=st.lists(ACTIONS, min_size=1, max_size=30))
+# slow reader vs write-through, then the new value is evicted
+@example(
+    actions=[
+        ("start_reader",),
+        ("reader_reads_origin", 0),
+        ("write",),
+        ("deliver_write_through", 0),
+        ("evict",),
+        ("reader_fills", 0),
+    ]
+)
+# slow reader vs a stream invalidation (the write-through never came)
+@example(
+    actions=[
+        ("start_reader",),
+        ("reader_reads_origin", 0),
+        ("write",),
+        ("deliver_stream_record", 1),
+        ("reader_fills", 0),
+    ]
+)
+# delete then recreate while a reader that saw "not found" is slow
+@example(
+    actions=[
+        ("delete",),
+        ("start_reader",),
+        ("reader_reads_origin", 0),
+        ("write",),
+        ("deliver_write_through", 0),
+        ("reader_fills", 0),
+    ]
+)
+def test_no_stale_value_outlives_what_the_cache_was_told(redis_url, actions):
+    client = redis.Redis.from_url(redis_url)
+    client.delete(*KEYS)
+    model = Model(L2Store(lambda: client, CircuitBreaker("m")), client)
+    for name, *args in actions:
+        if name.startswith("reader_") and args:
+            if not model.readers:
+                continue
+            args = [args[0] % len(model.readers)]
+        getattr(model, name)(*args)
+        model.check()
+    # the stream catches up (every record delivered, in order of arrival chosen above)
+    while model.stream:
+        model.deliver_stream_record(0)
+        model.check()
+    # stragglers: readers that were still in flight finish, late write-throughs arrive
+    for index in range(len(model.readers)):
+        model.reader_reads_origin(index)
+        model.reader_fills(index)
+        model.check()
+    while model.write_throughs:
+        model.deliver_write_through(0)
+        model.check()
+    cached = model.cached_state()
+    assert cached is None or cached == model.state, (cached, model.state)
