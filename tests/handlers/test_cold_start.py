@@ -1,0 +1,72 @@
+"""The read function's cold start and L2-hit path load no boto3, DAX client or X-Ray SDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import runtime_env
+from product_cache.representation import render_product
+
+LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
+# Powertools imports the bare `botocore` package (to register its user agent), which is
+# cheap; the SDK's client machinery, the DAX client and the X-Ray SDK are what cost.
+HEAVY = ("boto3", "botocore.client", "botocore.session", "amazondax", "aws_xray_sdk")
+
+READ_ONE_PRODUCT = """
+import json, sys
+from types import SimpleNamespace
+import handlers.read_handler as read_handler
+event = json.loads(sys.stdin.read())
+context = SimpleNamespace(
+    function_name="read", memory_limit_in_mb=256, aws_request_id="r1",
+    invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:read",
+)
+response = read_handler.handler(event, context)
+heavy = sorted(n for n in sys.modules if any(n == h or n.startswith(h + ".") for h in {heavy}))
+print(json.dumps({{"response": response, "heavy": heavy}}))
+"""
+
+
+def test_l2_hit_loads_no_aws_sdk(runtime: Any, redis_url: str) -> None:
+    from events import api_event
+
+    body = render_product(
+        {
+            "productId": "p1",
+            "name": "Lamp",
+            "category": "home",
+            "price": 1,
+            "version": 1,
+            "updatedAt": "2026-11-24T02:10:00.000Z",
+        }
+    )
+    assert runtime.items.write_through("p1", 1, body)
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(LAMBDA_SRC),
+        # What a Lambda environment has at init (tracing off: no X-Ray daemon here).
+        "AWS_LAMBDA_FUNCTION_NAME": "read",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        **runtime_env(redis_url),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", READ_ONE_PRODUCT.format(heavy=set(HEAVY))],
+        input=json.dumps(api_event("GET", "/products/p1")),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    response = result["response"]
+    assert response["statusCode"] == 200
+    assert response["multiValueHeaders"]["X-Cache"] == ["HIT-L2"]
+    assert response["body"] == body.decode()
+    assert result["heavy"] == []
