@@ -141,5 +141,19 @@ def main(argv: list[str] | None = None) -> int:
         print("local stack stopped", flush=True)
 
 
+def run() -> None:
+    """Run `main` and exit without interpreter teardown once every child is stopped.
+
+    The supervisor's own teardown (aws-cdk-lib's jsii kernel, imported for CachePolicy) can
+    take seconds on a busy machine and would eat into the 5 s stop budget; by now logs are
+    flushed and every child has been stopped, so there is nothing left to clean up.
+    """
+    code = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

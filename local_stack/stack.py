@@ -183,7 +183,7 @@ class LocalStack:
             self.workers.clear()
             lap("functions")
         if self.emulator is not None:
-            self.emulator.stop(grace=1.0)
+            self.emulator.stop(grace=0.5)  # in-memory only: nothing to lose
             self.emulator = None
             lap("moto")
         if self.redis is not None:
