@@ -86,26 +86,17 @@ class LocalStack:
         self.front = FrontServer(api, host=options.host, port=options.port)
         api_port = self.front.server_port
 
+        # Ports and URLs first, so the functions' cold starts (the slowest part) overlap
+        # with starting redis-server and moto: handlers connect lazily, on first use.
         redis_url = options.redis_url
         if redis_url is None:
             self.redis = RedisProcess(port=free_port(), state_dir=self.state_dir)
-            self.redis.start()
             redis_url = self.redis.url
-        elif not ping(redis_url):
-            log.warning("REDIS_URL %s does not answer yet: requests will bypass L2", redis_url)
-        log.info("redis at %s", redis_url)
-
         self.emulator = DynamoDBEmulator(
             port=options.dynamodb_port or free_port(),
             region=options.region,
             state_dir=self.state_dir,
         )
-        self.emulator.start()
-        stream_arn = self.emulator.create_product_table(options.table_name)
-        log.info(
-            "table %s at %s, stream %s", options.table_name, self.emulator.endpoint, stream_arn
-        )
-
         policies = route_policies(l1_ttl_seconds=options.l1_ttl_seconds)
         specs = function_specs(
             table_name=options.table_name,
@@ -117,6 +108,17 @@ class LocalStack:
         for name, spec in specs.items():
             self.workers[name] = LambdaWorker(spec, log_path=self.state_dir / f"{name}.log")
             self.workers[name].start()
+
+        if self.redis is not None:
+            self.redis.start()
+        elif not ping(redis_url):
+            log.warning("REDIS_URL %s does not answer yet: requests will bypass L2", redis_url)
+        log.info("redis at %s", redis_url)
+        self.emulator.start()
+        stream_arn = self.emulator.create_product_table(options.table_name)
+        log.info(
+            "table %s at %s, stream %s", options.table_name, self.emulator.endpoint, stream_arn
+        )
         for worker in self.workers.values():
             worker.wait_ready()
         log.info("functions ready: %s", ", ".join(self.workers))
