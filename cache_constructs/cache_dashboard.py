@@ -135,6 +135,8 @@ class CacheDashboard(Construct):
             "100 * FILL(h, 0) / (FILL(h, 0) + FILL(m, 0)), 100)",
             using_metrics={"h": hits, "m": misses},
             label="stage cache hit rate %",
+            # Same period as the stage metrics: otherwise CDK overrides theirs and warns.
+            period=Duration.minutes(1),
         )
         return [
             _graph("Stage cache hits / misses", [hits, misses]),
