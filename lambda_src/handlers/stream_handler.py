@@ -23,17 +23,29 @@ from product_cache.runtime import get_runtime
 from product_cache.telemetry import logger
 from product_service.stream_records import change_from_record
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Even a batch that failed entirely is answered record by record (no exception), so the
+# event source mapping retries exactly the failed records, the same way every time.
+processor = BatchProcessor(
+    event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False
+)
 
 
 def invalidate(record: DynamoDBRecord) -> None:
     """Apply one record; raises (failing only this record) when it cannot be applied."""
-    change = change_from_record(record)
-    if change is None:
-        return
-    runtime = get_runtime()
-    runtime.items.invalidate(change.product_id, change.stale_through)
-    runtime.lists.bump_or_raise(set(change.categories))
+    try:
+        change = change_from_record(record)
+        if change is None:
+            return
+        runtime = get_runtime()
+        runtime.items.invalidate(change.product_id, change.stale_through)
+        runtime.lists.bump_or_raise(set(change.categories))
+    except Exception:
+        # The record is retried and may end in the DLQ: say which one and why.
+        logger.exception(
+            "stream record not applied",
+            extra={"sequence_number": record.dynamodb.sequence_number if record.dynamodb else None},
+        )
+        raise
     logger.debug(
         "invalidated",
         extra={

@@ -63,6 +63,11 @@ def test_batch_invalidates_each_record_and_reports_only_the_poison(
     }
 
 
+def test_a_batch_of_only_a_poison_record_reports_it(runtime: Any, context: Any) -> None:
+    response = stream_handler.handler(stream_event(POISON), context)
+    assert failures(response) == [POISON["dynamodb"]["SequenceNumber"]]
+
+
 def test_replay_changes_nothing_more(runtime: Any, redis_url: str, context: Any) -> None:
     records = batch()
     stream_handler.handler(stream_event(*records), context)
