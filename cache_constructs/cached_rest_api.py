@@ -65,6 +65,7 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
 """The JSON access log record (one line per request)."""
 
 _PARAM_PREFIX = "method.request."
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _NAG_IAM_REASON = "IAM (SigV4) authorization: callers are AWS principals, not Cognito users"
 _SNAKE_CASE = {
     "HttpMethod": "http_method",
@@ -347,7 +348,8 @@ class CachedRestApi(Construct):
             ),
             install_latest_aws_sdk=False,
         )
-        setting.node.add_dependency(self.stage)
+        # No explicit dependency on the stage: the call and the policy reference it already
+        # (an extra DependsOn is cfn-lint W3005).
         # A CloudFormation update of the stage rewrites its method settings and drops these
         # two flags: run again whenever the deployment or the rendered settings change.
         resource = setting.node.find_child("Resource").node.default_child
@@ -390,9 +392,11 @@ class CachedRestApi(Construct):
         authorized = (
             authorizer is not None or authorization_type != apigateway.AuthorizationType.NONE
         )
-        keys = list(dict.fromkeys([*_path_keys(resource.path), *cache_key_parameters]))
-        for key in [*keys, *(request_parameters or {})]:
+        for key in cache_key_parameters:
             _require_parameter_name("cache_key_parameters", key)
+        for key in request_parameters or {}:
+            _require_parameter_name("request_parameters", key)
+        keys = list(dict.fromkeys([*_path_keys(resource.path), *cache_key_parameters]))
         if identity_cache_key is not None:
             _require_parameter_name("identity_cache_key", identity_cache_key)
         if cached and authorized and identity_cache_key is None:
@@ -448,7 +452,16 @@ class CachedRestApi(Construct):
         request_models: Mapping[str, apigateway.IModel] | None = None,
         method_responses: Sequence[apigateway.MethodResponse] | None = None,
     ) -> apigateway.Method:
-        """Add an uncached method (writes), IAM-authorized unless told otherwise."""
+        """Add an uncached method (writes), IAM-authorized unless told otherwise.
+
+        Only GET, HEAD and OPTIONS may be public (no authorization and no authorizer).
+        """
+        public = authorizer is None and authorization_type == apigateway.AuthorizationType.NONE
+        if public and http_method.upper() not in _SAFE_METHODS:
+            raise ValueError(
+                f"authorization_type must not be NONE for {http_method.upper()} "
+                f"{resource.path}: only {', '.join(_SAFE_METHODS)} routes may be public"
+            )
         for key in request_parameters or {}:
             _require_parameter_name("request_parameters", key)
         params = dict(request_parameters or {})
