@@ -1,0 +1,160 @@
+"""Stampede protection: 32 concurrent readers of one key cost ONE origin read.
+
+Each reader is its own runtime (its own Lambda environment: own L1, own connections). The
+lease winner is held inside its origin read until every other reader has reached the point
+the test is about (waiting for the fill, or served the stale value), so the count of origin
+reads cannot depend on timing luck.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+from runtime_helpers import put_product
+
+READERS = 32
+
+
+class WaitTracker:
+    """An injected `sleep` for the lease wait: records which threads are waiting."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.waiting: set[int] = set()
+        self.all_waiting = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            self.waiting.add(threading.get_ident())
+            if len(self.waiting) >= self.expected:
+                self.all_waiting.set()
+        time.sleep(seconds)  # the runtime's short poll backoff itself
+
+
+def run_concurrently(runtimes, product_id):
+    barrier = threading.Barrier(len(runtimes))
+    results = [None] * len(runtimes)
+
+    def read(index):
+        barrier.wait()
+        results[index] = runtimes[index].items.read(product_id)
+
+    threads = [threading.Thread(target=read, args=(i,), daemon=True) for i in range(len(runtimes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+        assert not thread.is_alive()
+    return results
+
+
+def test_cold_key_one_origin_read(make_runtime, counting_dynamo):
+    product = put_product(counting_dynamo, "hot", 1)
+    tracker = WaitTracker(READERS - 1)
+
+    def hold_origin(request, response):
+        assert tracker.all_waiting.wait(20), f"only {len(tracker.waiting)} readers waited"
+
+    counting_dynamo.on_get_item = hold_origin
+    runtimes = [make_runtime(sleep=tracker, lease_wait_seconds=20.0) for _ in range(READERS)]
+    results = run_concurrently(runtimes, "hot")
+
+    assert len(counting_dynamo.reads) == 1
+    assert sorted(r.x_cache for r in results) == ["HIT-L2"] * (READERS - 1) + ["MISS"]
+    assert {r.version for r in results} == {1}
+    assert len({r.body for r in results}) == 1 and product["name"].encode() in results[0].body
+
+
+def test_expired_hot_key_one_origin_read_others_served_stale(make_runtime, counting_dynamo, clock):
+    put_product(counting_dynamo, "hot2", 1)
+    make_runtime().items.read("hot2")
+    assert len(counting_dynamo.reads) == 1
+    put_product(counting_dynamo, "hot2", 2)  # an out-of-band change; no invalidation
+    clock.advance(3600 + 10)  # past freshness, inside the 60 s stale-while-revalidate window
+
+    stale_served = threading.Semaphore(0)
+    others_done = threading.Event()
+
+    def hold_origin(request, response):
+        for _ in range(READERS - 1):
+            assert stale_served.acquire(timeout=20)
+        others_done.set()
+
+    counting_dynamo.on_get_item = hold_origin
+    runtimes = [make_runtime() for _ in range(READERS)]
+    barrier = threading.Barrier(READERS)
+    results = []
+    lock = threading.Lock()
+
+    def read(runtime):
+        barrier.wait()
+        result = runtime.items.read("hot2")
+        with lock:
+            results.append(result)
+        if result.x_cache == "STALE":
+            stale_served.release()
+
+    threads = [threading.Thread(target=read, args=(r,), daemon=True) for r in runtimes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+        assert not thread.is_alive()
+
+    assert others_done.is_set()
+    assert len(counting_dynamo.reads) == 2  # the original fill + ONE refresh
+    stale = [r for r in results if r.x_cache == "STALE"]
+    refreshed = [r for r in results if r.x_cache == "MISS"]
+    assert len(stale) == READERS - 1 and {r.version for r in stale} == {1}
+    assert len(refreshed) == 1 and refreshed[0].version == 2
+    counting_dynamo.on_get_item = None
+    after = make_runtime().items.read("hot2")
+    assert (after.x_cache, after.version) == ("HIT-L2", 2)
+
+
+class FixedRandom(random.Random):
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_xfetch_refreshes_a_hot_key_early_when_the_draw_says_so(
+    make_runtime, counting_dynamo, clock
+):
+    put_product(counting_dynamo, "xf", 1)
+    make_runtime().items.read("xf")
+    put_product(counting_dynamo, "xf", 2)
+    clock.advance(3600 - 1)  # one second of freshness left
+
+    unlucky = make_runtime(rng=FixedRandom(0.9))
+    unlucky.origin.latency_ewma_ms = 100.0  # -100 ms * ln(0.9) = 10 ms early: not yet
+    assert unlucky.items.read("xf").x_cache == "HIT-L2"
+
+    lucky = make_runtime(rng=FixedRandom(1e-9))
+    lucky.origin.latency_ewma_ms = 100.0  # -100 ms * ln(1e-9) = 2.07 s early: refresh now
+    early = lucky.items.read("xf")
+    assert (early.x_cache, early.version) == ("MISS", 2)
+    assert len(counting_dynamo.reads) == 2
+
+
+def test_waiter_reads_origin_itself_when_the_lease_holder_never_fills(
+    make_runtime, counting_dynamo, redis_url
+):
+    import redis
+
+    put_product(counting_dynamo, "orphan", 1)
+    # a lease left by a crashed filler
+    redis.Redis.from_url(redis_url).set("pc:{p:orphan}:l", "dead", px=60_000)
+    slept = []
+    runtime = make_runtime(sleep=slept.append, lease_wait_seconds=0.25)
+    result = runtime.items.read("orphan")
+    assert (result.x_cache, result.version) == ("MISS", 1)
+    assert 0.249 <= sum(slept) <= 0.251  # the wait is bounded
+    # its compare-and-set fill still landed
+    assert make_runtime().items.read("orphan").x_cache == "HIT-L2"
