@@ -44,6 +44,7 @@ def test_product_id_accepts_the_whole_alphabet() -> None:
         ({"price": Decimal("-0.01")}, "price"),
         ({"price": Decimal("1e13")}, "price"),
         ({"price": Decimal("0.00000000001")}, "price"),
+        ({"price": Decimal("123456789012.1234")}, "price"),
         ({"name": ""}, "name"),
         ({"name": "x" * 201}, "name"),
         ({"name": 3}, "name"),

@@ -145,3 +145,35 @@ def test_delete(runtime: Any, aws: Any, context: Any) -> None:
     missing = delete(context, "p1")
     assert missing.status == 404
     assert missing.json()["error"] == "not_found"
+
+
+def test_post_with_version_0_creates_and_other_versions_are_412(
+    runtime: Any, aws: Any, context: Any
+) -> None:
+    assert post(context, {**LAMP, "productId": "p0", "version": 0}).status == 201
+    stale = post(context, {**LAMP, "productId": "p1", "version": 3})
+    assert stale.status == 412 and "version" in stale.json()["message"]
+    assert item_of(aws, "p1") is None
+
+
+def test_put_with_version_0_creates_only(runtime: Any, aws: Any, context: Any) -> None:
+    assert put(context, "p1", {**LAMP, "version": 0}).status == 201
+    assert put(context, "p1", {**LAMP, "version": 0, "price": 1}).status == 412
+    assert item_of(aws, "p1")["price"] == {"N": "12.5"}
+
+
+def test_category_change_refreshes_both_lists(runtime: Any, context: Any) -> None:
+    from handlers import list_handler
+    from invoke import call as invoke
+
+    def names(category: str) -> list[str]:
+        event = api_event("GET", "/products", query={"category": category})
+        return [
+            item["productId"]
+            for item in invoke(list_handler.handler, event, context).json()["items"]
+        ]
+
+    put(context, "p1", LAMP)
+    assert (names("home"), names("garden")) == (["p1"], [])
+    put(context, "p1", {**LAMP, "category": "garden"})
+    assert (names("home"), names("garden")) == ([], ["p1"])
