@@ -19,7 +19,12 @@ from handlers.observability import LambdaHandler, instrument
 from product_cache.telemetry import logger
 from product_service.errors import ApiError, MethodNotAllowed, NotFound
 from product_service.preconditions import header
-from product_service.responses import NO_STORE, error_response, internal_error_response
+from product_service.responses import (
+    INTERNAL_ERROR,
+    NO_STORE,
+    error_response,
+    internal_error_response,
+)
 
 ITEM_PATH = "/products/<product_id>"
 COLLECTION_PATH = "/products"
@@ -46,7 +51,8 @@ def create_app(served: Mapping[str, tuple[str, ...]]) -> APIGatewayRestResolver:
     @app.not_found
     def _no_route(_: NotFoundError) -> Response:
         event = app.current_event
-        return error_response(NotFound(f"no route {event.http_method} {event.path}"))
+        path = event.path if len(event.path) <= 200 else event.path[:200] + "..."
+        return error_response(NotFound(f"no route {event.http_method} {path}"))
 
     @app.exception_handler(Exception)
     def _unexpected(_: Exception) -> Response:
@@ -83,7 +89,7 @@ def _raw_internal_error() -> dict[str, Any]:
     return {
         "statusCode": 500,
         "headers": {"Content-Type": "application/json", "Cache-Control": NO_STORE},
-        "body": json.dumps({"error": "internal_error", "message": "internal error"}),
+        "body": json.dumps(INTERNAL_ERROR),
         "isBase64Encoded": False,
     }
 

@@ -13,7 +13,6 @@ from product_cache.runtime import get_runtime
 from product_service.errors import NotFound
 from product_service.preconditions import parse_entity_tags
 from product_service.responses import (
-    NO_STORE,
     error_response,
     not_modified_response,
     representation_response,
@@ -33,7 +32,6 @@ def get_product(product_id: str) -> Response:
     if read.body is None:
         response = error_response(NotFound(f"product {product_id} does not exist"))
         response.headers["X-Cache"] = read.x_cache
-        response.headers["Cache-Control"] = NO_STORE
         return response
     cache_control = runtime.config.policy.cache_control
     etag = read.etag or etag_of(read.body)

@@ -12,6 +12,8 @@ from product_service.errors import ApiError
 JSON = "application/json"
 # Errors and write results are about one request: no shared cache may keep them.
 NO_STORE = "no-store"
+INTERNAL_ERROR = {"error": "internal_error", "message": "internal error"}
+"""The whole body of every 500: the details go to the log only."""
 
 
 def json_response(
@@ -37,11 +39,7 @@ def error_response(error: ApiError) -> Response:
 
 def internal_error_response() -> Response:
     """A 500 that reveals nothing: the stack trace goes to the log only."""
-    return json_response(
-        500,
-        {"error": "internal_error", "message": "internal error"},
-        headers={"Cache-Control": NO_STORE},
-    )
+    return json_response(500, INTERNAL_ERROR, headers={"Cache-Control": NO_STORE})
 
 
 def representation_response(
