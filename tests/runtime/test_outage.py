@@ -1,0 +1,122 @@
+"""Valkey outages: reads BYPASS to the origin, nothing raises, the breaker stops the waiting,
+and the cache comes back on its own when the server does."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from product_cache import telemetry
+from product_cache.breaker import CLOSED, OPEN
+from product_cache.config import load_config
+from product_cache.errors import CacheUnavailable
+from product_cache.representation import render_product
+from product_cache.runtime import REDIS_COOLDOWN_SECONDS, REDIS_FAILURE_THRESHOLD, build_runtime
+from runtime_helpers import base_env, put_product
+
+
+def runtime_for(url, counting_dynamo, clock, **env):
+    """A runtime whose Redis client comes from the production factory (config -> client)."""
+    config = load_config(base_env(REDIS_URL=url, **env))
+    return build_runtime(config, dynamodb_client=counting_dynamo, clock=clock)
+
+
+def count_connections(client):
+    """Count connection checkouts of a redis-py client (each call to the server takes one)."""
+    pool = client.connection_pool
+    original = pool.get_connection
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    pool.get_connection = counted
+    return calls
+
+
+def test_outage_bypasses_then_recovers_without_rebuilding(own_redis, counting_dynamo, clock):
+    put_product(counting_dynamo, "o1", 1)
+    runtime = runtime_for(own_redis.url, counting_dynamo, clock)
+    items = runtime.items
+    assert items.read("o1").x_cache == "MISS"
+    items.l1.clear()
+    assert items.read("o1").x_cache == "HIT-L2"
+    client = runtime.l2.client
+    checkouts = count_connections(client)
+
+    own_redis.stop()
+    telemetry.metrics.clear_metrics()
+    for _ in range(REDIS_FAILURE_THRESHOLD):
+        items.l1.clear()
+        result = items.read("o1")
+        assert (result.x_cache, result.version) == ("BYPASS", 1)
+    assert runtime.l2.breaker.state == OPEN
+    tried = len(checkouts)
+
+    # open breaker: no connection attempt at all, no waiting for a timeout
+    for _ in range(5):
+        items.l1.clear()
+        assert items.read("o1").x_cache == "BYPASS"
+    assert len(checkouts) == tried
+    assert items.l1.get("o1") is None  # nothing filled while degraded
+    assert sum(telemetry.metric_values("CacheBypass")) == REDIS_FAILURE_THRESHOLD + 5
+
+    # the write path degrades without raising; the stream path must know
+    assert items.write_through("o1", 2, render_product({"productId": "o1", "version": 2})) is False
+    assert sum(telemetry.metric_values("CacheWriteFailure")) == 1
+    assert runtime.lists.bump(["books"]) is False
+    with pytest.raises(CacheUnavailable):
+        items.invalidate("o1", 1)
+    with pytest.raises(CacheUnavailable):
+        runtime.lists.bump_or_raise(["books"])
+
+    own_redis.start()  # same port, empty (no persistence)
+    clock.advance(REDIS_COOLDOWN_SECONDS)
+    items.l1.clear()
+    assert items.read("o1").x_cache == "MISS"  # the half-open probe succeeded; refilled
+    assert runtime.l2.breaker.state == CLOSED
+    items.l1.clear()
+    assert items.read("o1").x_cache == "HIT-L2"
+    assert runtime.l2.client is client  # the same client and pool reconnected by themselves
+    assert len(checkouts) > tried
+
+
+def test_list_reads_bypass_during_outage(own_redis, counting_dynamo, clock):
+    put_product(counting_dynamo, "o2", 1, category="tools")
+    runtime = runtime_for(own_redis.url, counting_dynamo, clock)
+    assert runtime.lists.read("tools", 10, None).x_cache == "MISS"
+    own_redis.stop()
+    runtime.lists.l1.clear()
+    page = runtime.lists.read("tools", 10, None)
+    assert page.x_cache == "BYPASS" and b'"o2"' in page.body
+    own_redis.start()
+
+
+@pytest.fixture
+def blackhole():
+    """A TCP port that accepts connections (kernel backlog) and never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+
+
+def test_tight_timeouts_then_the_breaker_stops_waiting(blackhole, counting_dynamo, clock):
+    put_product(counting_dynamo, "o3", 1)
+    runtime = runtime_for(
+        blackhole, counting_dynamo, clock, REDIS_TIMEOUT_MS="50", REDIS_CONNECT_TIMEOUT_MS="50"
+    )
+    timings = []
+    for _ in range(REDIS_FAILURE_THRESHOLD + 3):
+        runtime.items.l1.clear()
+        started = time.perf_counter()
+        assert runtime.items.read("o3").x_cache == "BYPASS"
+        timings.append(time.perf_counter() - started)
+    # while closed, each call waits about one 50 ms read timeout (redis-py retries are off)
+    assert all(0.04 < t < 0.5 for t in timings[:REDIS_FAILURE_THRESHOLD])
+    # once open, the cache is skipped at once (the origin read is all that is left)
+    assert runtime.l2.breaker.state == OPEN
+    waited = min(timings[:REDIS_FAILURE_THRESHOLD])
+    assert all(t < waited - 0.03 for t in timings[REDIS_FAILURE_THRESHOLD:])
