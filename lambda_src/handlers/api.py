@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
 from handlers.observability import LambdaHandler, instrument
+from product_cache.runtime import get_runtime
 from product_cache.telemetry import logger
 from product_service.errors import ApiError, MethodNotAllowed, NotFound
 from product_service.preconditions import header
@@ -99,10 +100,13 @@ def api_entry(app: APIGatewayRestResolver) -> LambdaHandler:
 
     def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
+            # Configuration is validated on the first invocation of every environment, whatever
+            # the route: a misconfigured function answers 500 and logs the variable's name.
+            get_runtime()
             return app.resolve(event, context)
         except Exception:
-            # Only a broken event (not an HTTP request) gets here: route errors are handled
-            # by the resolver's exception handlers above.
+            # Only a bad configuration or a broken event (not an HTTP request) gets here:
+            # route errors are handled by the resolver's exception handlers above.
             logger.exception("unhandled error outside the routes")
             return _raw_internal_error()
 

@@ -286,13 +286,28 @@ def test_a_broken_event_is_a_json_500(runtime: Any, context: Any) -> None:
     assert json.loads(response["body"])["error"] == "internal_error"
 
 
-def test_missing_configuration_names_the_variable(
-    aws: Any, context: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [({"TABLE_NAME": None}, "TABLE_NAME"), ({"CACHE_POLICY": '{"name": 1}'}, "CACHE_POLICY")],
+)
+@pytest.mark.parametrize("path", ["/products/p1", "/nowhere"])
+def test_bad_configuration_is_a_500_naming_the_variable_on_any_route(
+    runtime: Any,
+    context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    env: dict[str, str | None],
+    variable: str,
+    path: str,
 ) -> None:
     set_runtime(None)
-    monkeypatch.delenv("TABLE_NAME", raising=False)
-    monkeypatch.setenv("CACHE_POLICY", "{}")
-    result = put_json(context, "p1", LAMP)
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    result = send(context, "PUT", path, body=json.dumps(LAMP), headers=json_headers())
     assert result.status == 500
-    assert "TABLE_NAME is required" in caplog.text
+    assert result.json() == {"error": "internal_error", "message": "internal error"}
+    assert variable in caplog.text
     set_runtime(None)
