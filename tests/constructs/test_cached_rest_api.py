@@ -1,0 +1,612 @@
+"""CachedRestApi: stage cache per route from CachePolicy, cache keys, safety rules, logging."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import assertions
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_logs as logs
+from helpers import new_function, new_stack, synth_app
+
+from cache_constructs.cache_policy import CachePolicy, policy_for_route
+from cache_constructs.cached_rest_api import ACCESS_LOG_FIELDS, CachedRestApi
+from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
+
+Match = assertions.Match
+STAGE_ID = "ApiDeploymentStageprod95EFE650"
+REST_API_ID = "ApiCD79AAA0"
+
+
+class Built:
+    """A stack with the product routes wired the way CachedProductService does."""
+
+    def __init__(self, *, nag: bool = False, list_policy: CachePolicy | None = None, **props: Any):
+        self.stack = new_stack(nag=nag)
+        self.fn = new_function(self.stack)
+        self.api = CachedRestApi(self.stack, "Api", **props)
+        self.integration = apigateway.LambdaIntegration(self.fn)
+        self.products = self.api.root.add_resource("products")
+        self.item = self.products.add_resource("{id}")
+        self.list_method = self.api.add_cached_route(
+            self.products,
+            "GET",
+            self.integration,
+            policy=list_policy or policy_for_route(LIST_PRODUCTS),
+            cache_key_parameters=LIST_PRODUCTS.cache_key_parameters,
+            request_parameters=LIST_PRODUCTS.request_parameters,
+        )
+        self.item_method = self.api.add_cached_route(
+            self.item, "GET", self.integration, policy=policy_for_route(GET_PRODUCT)
+        )
+        self.post_method = self.api.add_route(self.products, "POST", self.integration)
+
+    @property
+    def template(self) -> assertions.Template:
+        return assertions.Template.from_stack(self.stack)
+
+
+@pytest.fixture(scope="module")
+def built() -> Built:
+    return Built()
+
+
+@pytest.fixture(scope="module")
+def template(built: Built) -> assertions.Template:
+    return built.template
+
+
+def stage_properties(template: assertions.Template) -> dict[str, Any]:
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    return stage["Properties"]
+
+
+# --- API and stage --------------------------------------------------------------------------
+
+
+def test_regional_api(template: assertions.Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+    )
+
+
+def test_logical_ids_are_pinned(template: assertions.Template) -> None:
+    resources = template.to_json()["Resources"]
+    assert resources[STAGE_ID]["Type"] == "AWS::ApiGateway::Stage"
+    assert resources[REST_API_ID]["Type"] == "AWS::ApiGateway::RestApi"
+
+
+def test_stage_cache_tracing_and_access_logs(template: assertions.Template) -> None:
+    props = stage_properties(template)
+    assert props["StageName"] == "prod"
+    assert props["CacheClusterEnabled"] is True
+    assert props["CacheClusterSize"] == "0.5"
+    assert props["TracingEnabled"] is True
+    destination = props["AccessLogSetting"]["DestinationArn"]
+    assert destination["Fn::GetAtt"][0].startswith("ApiAccessLogs")
+    assert json.loads(props["AccessLogSetting"]["Format"]) == ACCESS_LOG_FIELDS
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
+
+
+def test_method_settings_per_route(template: assertions.Template) -> None:
+    settings = stage_properties(template)["MethodSettings"]
+    common = {
+        "LoggingLevel": "ERROR",
+        "DataTraceEnabled": False,
+        "MetricsEnabled": True,
+        "ThrottlingRateLimit": 100,
+        "ThrottlingBurstLimit": 200,
+    }
+    assert settings == [
+        {
+            **common,
+            "HttpMethod": "*",
+            "ResourcePath": "/*",
+            "CachingEnabled": False,
+            "CacheDataEncrypted": True,
+        },
+        {
+            **common,
+            "HttpMethod": "GET",
+            "ResourcePath": "/~1products",
+            "CachingEnabled": True,
+            "CacheTtlInSeconds": 30,
+            "CacheDataEncrypted": True,
+        },
+        {
+            # The item route is explicitly off (removing settings does not turn a cache off).
+            **common,
+            "HttpMethod": "GET",
+            "ResourcePath": "/~1products~1{id}",
+            "CachingEnabled": False,
+            "CacheTtlInSeconds": 0,
+            "CacheDataEncrypted": True,
+        },
+    ]
+
+
+def test_cache_ttl_follows_the_policy() -> None:
+    settings = stage_properties(Built(list_policy=CachePolicy.STATIC).template)["MethodSettings"]
+    assert settings[1]["CacheTtlInSeconds"] == 3600
+
+
+def test_stage_props() -> None:
+    t = Built(
+        stage_name="v1",
+        cache_cluster_size="6.1",
+        throttling_rate_limit=50,
+        throttling_burst_limit=10,
+        logging_level=apigateway.MethodLoggingLevel.INFO,
+        tracing_enabled=False,
+        access_log_retention=logs.RetentionDays.ONE_YEAR,
+    ).template
+    props = stage_properties(t)
+    assert (props["StageName"], props["CacheClusterSize"], props["TracingEnabled"]) == (
+        "v1",
+        "6.1",
+        False,
+    )
+    for setting in props["MethodSettings"]:
+        assert setting["ThrottlingRateLimit"] == 50
+        assert setting["ThrottlingBurstLimit"] == 10
+        assert setting["LoggingLevel"] == "INFO"
+    t.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+
+
+def test_existing_access_log_group() -> None:
+    stack = new_stack()
+    group = logs.LogGroup.from_log_group_name(stack, "Logs", "api-logs")
+    api = CachedRestApi(stack, "Api", access_log_group=group)
+    api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
+    t = assertions.Template.from_stack(stack)
+    t.resource_count_is("AWS::Logs::LogGroup", 0)
+    assert "api-logs" in json.dumps(stage_properties(t)["AccessLogSetting"]["DestinationArn"])
+
+
+def test_cloud_watch_role(template: assertions.Template) -> None:
+    template.resource_count_is("AWS::ApiGateway::Account", 1)
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api", cloud_watch_role=False)
+    api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
+    assertions.Template.from_stack(stack).resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+# --- methods, cache keys, validation --------------------------------------------------------
+
+
+def test_list_route_declares_its_cache_key_twice(template: assertions.Template) -> None:
+    keys = [
+        "method.request.querystring.category",
+        "method.request.querystring.limit",
+        "method.request.querystring.cursor",
+    ]
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "GET",
+            "ResourceId": {"Ref": Match.string_like_regexp("^Apiproducts[0-9A-F]{8}$")},
+            "AuthorizationType": "NONE",
+            "RequestParameters": {
+                "method.request.querystring.category": True,
+                "method.request.querystring.limit": False,
+                "method.request.querystring.cursor": False,
+            },
+            "Integration": Match.object_like(
+                {
+                    "CacheKeyParameters": keys,
+                    "CacheNamespace": {"Ref": Match.string_like_regexp("^Apiproducts")},
+                }
+            ),
+            "RequestValidatorId": {"Ref": Match.string_like_regexp("ApiRequestValidator")},
+        },
+    )
+
+
+def test_uncached_item_route_keeps_its_path_parameter(template: assertions.Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "GET",
+            "ResourceId": {"Ref": Match.string_like_regexp("^Apiproductsid")},
+            "RequestParameters": {"method.request.path.id": True},
+            "Integration": Match.object_like({"CacheKeyParameters": Match.absent()}),
+        },
+    )
+
+
+def test_writes_are_iam_authorized(template: assertions.Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "AuthorizationType": "AWS_IAM",
+            "RequestValidatorId": {"Ref": Match.string_like_regexp("ApiRequestValidator")},
+        },
+    )
+
+
+def test_one_validator_checks_bodies_and_parameters(template: assertions.Template) -> None:
+    template.resource_count_is("AWS::ApiGateway::RequestValidator", 1)
+    template.has_resource_properties(
+        "AWS::ApiGateway::RequestValidator",
+        {"ValidateRequestBody": True, "ValidateRequestParameters": True},
+    )
+    for method in template.find_resources("AWS::ApiGateway::Method").values():
+        assert "RequestValidatorId" in method["Properties"]
+
+
+def test_request_models_are_passed_through() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    model = api.api.add_model(
+        "Product",
+        content_type="application/json",
+        schema=apigateway.JsonSchema(type=apigateway.JsonSchemaType.OBJECT),
+    )
+    api.add_route(
+        api.root, "POST", apigateway.MockIntegration(), request_models={"application/json": model}
+    )
+    assertions.Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {"HttpMethod": "POST", "RequestModels": {"application/json": {"Ref": Match.any_value()}}},
+    )
+
+
+def test_a_method_without_the_validator_fails_synth() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    api.root.add_method("GET", apigateway.MockIntegration())
+    with pytest.raises(RuntimeError, match="GET / has no request validator"):
+        assertions.Template.from_stack(stack)
+
+
+# --- authorization and the cache --------------------------------------------------------------
+
+
+def _authorizer(stack: cdk.Stack) -> apigateway.TokenAuthorizer:
+    return apigateway.TokenAuthorizer(stack, "Authorizer", handler=new_function(stack, id_="Auth"))
+
+
+def test_authorized_route_is_not_cached_without_identity_in_the_key() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    with pytest.raises(ValueError, match="identity_cache_key is required to cache GET /"):
+        api.add_cached_route(
+            api.root,
+            "GET",
+            apigateway.MockIntegration(),
+            policy=CachePolicy.DYNAMIC,
+            authorizer=_authorizer(stack),
+        )
+    with pytest.raises(ValueError, match="identity_cache_key is required"):
+        api.add_cached_route(
+            api.root,
+            "GET",
+            apigateway.MockIntegration(),
+            policy=CachePolicy.DYNAMIC,
+            authorization_type=apigateway.AuthorizationType.IAM,
+        )
+
+
+def test_authorized_route_caches_per_identity() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    header = "method.request.header.Authorization"
+    api.add_cached_route(
+        api.root,
+        "GET",
+        apigateway.MockIntegration(),
+        policy=CachePolicy.DYNAMIC,
+        cache_key_parameters=["method.request.querystring.q"],
+        authorizer=_authorizer(stack),
+        identity_cache_key=header,
+    )
+    assertions.Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "AuthorizationType": "CUSTOM",
+            "RequestParameters": {header: True, "method.request.querystring.q": False},
+            "Integration": Match.object_like(
+                {"CacheKeyParameters": ["method.request.querystring.q", header]}
+            ),
+        },
+    )
+
+
+def test_authorized_route_without_api_layer_needs_no_identity_key() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    api.add_cached_route(
+        api.root,
+        "GET",
+        apigateway.MockIntegration(),
+        policy=CachePolicy.USER_PREFS,
+        authorizer=_authorizer(stack),
+    )
+    settings = stage_properties(assertions.Template.from_stack(stack))["MethodSettings"]
+    assert settings[1]["CachingEnabled"] is False
+
+
+_NONE = apigateway.AuthorizationType.NONE
+
+
+def test_public_writes_are_refused() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    with pytest.raises(ValueError, match="authorization_type must not be NONE for DELETE /"):
+        api.add_route(api.root, "delete", apigateway.MockIntegration(), authorization_type=_NONE)
+
+
+def test_only_get_routes_are_cached() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    with pytest.raises(ValueError, match="http_method must be 'GET' for a cached route"):
+        api.add_cached_route(
+            api.root, "POST", apigateway.MockIntegration(), policy=CachePolicy.DYNAMIC
+        )
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"cache_key_parameters": ["category"]}, "cache_key_parameters entries must look like"),
+        (
+            {"cache_key_parameters": ["method.request.body.x"]},
+            "cache_key_parameters entries must look like",
+        ),
+        ({"request_parameters": {"q": True}}, "request_parameters entries must look like"),
+        ({"identity_cache_key": "Authorization"}, "identity_cache_key entries must look like"),
+    ],
+)
+def test_parameter_names_rule(props: dict[str, Any], message: str) -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    with pytest.raises(ValueError, match=message):
+        api.add_cached_route(
+            api.root, "GET", apigateway.MockIntegration(), policy=CachePolicy.DYNAMIC, **props
+        )
+
+
+# --- Cache-Control invalidation needs authorization ------------------------------------------
+
+
+def test_custom_resource_requires_authorization_for_cache_control(
+    template: assertions.Template,
+) -> None:
+    (resource,) = template.find_resources("Custom::AWS").values()
+    props = resource["Properties"]
+    for phase in ("Create", "Update"):
+        rendered = json.dumps(props[phase])
+        assert '\\"action\\":\\"updateStage\\"' in rendered
+        assert '\\"service\\":\\"APIGateway\\"' in rendered
+        assert "/*/*/caching/requireAuthorizationForCacheControl" in rendered
+        assert '\\"value\\":\\"true\\"' in rendered
+        assert "/*/*/caching/unauthorizedCacheControlHeaderStrategy" in rendered
+        assert "FAIL_WITH_403" in rendered
+    assert "Delete" not in props
+    # It runs after the stage exists: it references it (CloudFormation orders on Ref).
+    assert {"Ref": STAGE_ID} in props["Create"]["Fn::Join"][1]
+    # ...and again whenever the deployment changes.
+    assert list(props["DeploymentId"]) == ["Ref"]
+    assert props["DeploymentId"]["Ref"].startswith("ApiDeployment")
+    assert props["InstallLatestAwsSdk"] is False
+
+
+def test_custom_resource_may_only_patch_this_stage(template: assertions.Template) -> None:
+    policies = [
+        p
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        if "apigateway:PATCH" in json.dumps(p)
+    ]
+    (policy,) = policies
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "apigateway:PATCH"
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":apigateway:eu-west-1::/restapis/",
+                {"Ref": REST_API_ID},
+                "/stages/",
+                {"Ref": STAGE_ID},
+            ],
+        ]
+    }
+
+
+def _settings_hash(built: Built) -> str:
+    (resource,) = built.template.find_resources("Custom::AWS").values()
+    return str(resource["Properties"]["MethodSettingsHash"])
+
+
+def test_custom_resource_reruns_when_the_stage_settings_change(built: Built) -> None:
+    # Same settings, same hash (no needless updates); another TTL, another hash (the
+    # CloudFormation stage update drops the flags, so the call must run again).
+    assert _settings_hash(Built()) == _settings_hash(built)
+    assert _settings_hash(Built(list_policy=CachePolicy.STATIC)) != _settings_hash(built)
+
+
+# --- grants and metrics ------------------------------------------------------------------------
+
+
+def test_grant_invalidate_is_scoped_to_cached_routes() -> None:
+    b = Built()
+    b.api.grant_invalidate(b.fn)
+    b.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": "execute-api:InvalidateCache",
+                        "Effect": "Allow",
+                        "Resource": {
+                            "Fn::Join": [
+                                "",
+                                [
+                                    "arn:",
+                                    {"Ref": "AWS::Partition"},
+                                    ":execute-api:eu-west-1:123456789012:",
+                                    {"Ref": REST_API_ID},
+                                    "/prod/GET/products",
+                                ],
+                            ]
+                        },
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_grant_invalidate_needs_a_cached_route() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    with pytest.raises(ValueError, match="grant_invalidate needs at least one cached route"):
+        api.grant_invalidate(new_function(stack))
+
+
+def test_metrics_have_api_name_and_stage_dimensions(built: Built) -> None:
+    expected = {
+        "metric_cache_hit_count": "CacheHitCount",
+        "metric_cache_miss_count": "CacheMissCount",
+        "metric_count": "Count",
+        "metric_latency": "Latency",
+        "metric_integration_latency": "IntegrationLatency",
+        "metric_client_error": "4XXError",
+        "metric_server_error": "5XXError",
+    }
+    for method, name in expected.items():
+        metric = getattr(built.api, method)()
+        assert metric.namespace == "AWS/ApiGateway"
+        assert metric.metric_name == name
+        assert set(metric.dimensions) == {"ApiName", "Stage"}
+        assert built.stack.resolve(metric.dimensions["Stage"]) == {"Ref": STAGE_ID}
+
+
+# --- web ACL -----------------------------------------------------------------------------------
+
+
+def test_web_acl_is_built_and_associated_by_default(template: assertions.Template) -> None:
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}},
+            "Rules": [
+                Match.object_like(
+                    {
+                        "Name": "RateLimitPerIp",
+                        "Action": {"Block": {}},
+                        "Statement": {
+                            "RateBasedStatement": {"Limit": 2000, "AggregateKeyType": "IP"}
+                        },
+                    }
+                ),
+                Match.object_like({"Name": "AWSManagedRulesCommonRuleSet"}),
+                Match.object_like({"Name": "AWSManagedRulesKnownBadInputsRuleSet"}),
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {
+            "ResourceArn": {"Fn::Join": ["", Match.array_with([{"Ref": STAGE_ID}])]},
+            "WebACLArn": {"Fn::GetAtt": [Match.string_like_regexp("ApiWebAcl"), "Arn"]},
+        },
+    )
+
+
+def test_existing_web_acl_and_rate_limit() -> None:
+    arn = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/shared/abc"
+    t = Built(web_acl_arn=arn).template
+    t.resource_count_is("AWS::WAFv2::WebACL", 0)
+    t.has_resource_properties("AWS::WAFv2::WebACLAssociation", {"WebACLArn": arn})
+    t = Built(web_acl_rate_limit=500).template
+    t.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Rules": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Statement": {
+                                "RateBasedStatement": {"Limit": 500, "AggregateKeyType": "IP"}
+                            }
+                        }
+                    )
+                ]
+            )
+        },
+    )
+
+
+def test_web_acl_can_be_turned_off() -> None:
+    t = Built(web_acl_enabled=False).template
+    t.resource_count_is("AWS::WAFv2::WebACL", 0)
+    t.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
+
+
+# --- cdk-nag -----------------------------------------------------------------------------------
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("props", [{}, {"web_acl_enabled": False}], ids=["default", "no-waf"])
+def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
+    b = Built(nag=True, **props)
+    b.api.grant_invalidate(b.fn)
+    synth_app(b.stack)
+
+
+# --- validation: one test per rule -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"cache_cluster_size": "1"}, "cache_cluster_size must be one of '0.5', '1.6'"),
+        ({"throttling_rate_limit": 0}, "throttling_rate_limit must be between"),
+        ({"throttling_burst_limit": -1}, "throttling_burst_limit must be between 0 and 5000"),
+        ({"throttling_burst_limit": 5001}, "throttling_burst_limit must be between 0 and 5000"),
+        (
+            {"access_log_retention": logs.RetentionDays.ONE_DAY, "access_log_group": "x"},
+            "give either access_log_group or access_log_retention, not both",
+        ),
+        (
+            {"logging_level": apigateway.MethodLoggingLevel.OFF},
+            "logging_level must be ERROR or INFO",
+        ),
+        (
+            {"web_acl_arn": "arn:aws:wafv2:x", "web_acl_rate_limit": 100},
+            "give either web_acl_arn or web_acl_rate_limit, not both",
+        ),
+        ({"web_acl_rate_limit": 99}, "web_acl_rate_limit must be between 100 and 2000000000"),
+        (
+            {"web_acl_enabled": False, "web_acl_arn": "arn:aws:wafv2:x"},
+            "web_acl_arn and web_acl_rate_limit need web_acl_enabled=True",
+        ),
+    ],
+)
+def test_prop_rules(props: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        CachedRestApi(new_stack(), "Api", **props)
+
+
+@pytest.mark.parametrize("size", ["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"])
+def test_every_cache_size_is_accepted(size: str) -> None:
+    assert CachedRestApi(new_stack(), "Api", cache_cluster_size=size).cache_cluster_size == size
+
+
+def test_unresolved_cache_size_is_not_validated() -> None:
+    stack = new_stack()
+    size = cdk.CfnParameter(stack, "CacheSize", default="0.5").value_as_string
+    api = CachedRestApi(stack, "Api", cache_cluster_size=size)
+    api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
+    assert stage_properties(assertions.Template.from_stack(stack))["CacheClusterSize"] == {
+        "Ref": "CacheSize"
+    }
