@@ -20,10 +20,12 @@ dead-letter queue. DynamoDB is reached through a VPC gateway endpoint, so no NAT
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -36,9 +38,18 @@ from cache_constructs import product_table_schema as schema
 from cache_constructs import runtime_environment as env_names
 from cache_constructs._validation import is_unresolved, require_int_range
 from cache_constructs.cache_policy import CachePolicy, policy_for_route
+from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.dax_cache import DaxCache
 from cache_constructs.lambda_code import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, ProductServiceCode
-from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
+from cache_constructs.metric_sources import ServiceMetrics
+from cache_constructs.product_routes import (
+    COLLECTION_PATH,
+    GET_PRODUCT,
+    ITEM_PATH,
+    LIST_PRODUCTS,
+    PRODUCT_ROUTES,
+    ProductRoute,
+)
 from cache_constructs.stream_invalidator import StreamInvalidator
 from cache_constructs.valkey_cache import ValkeyCache
 
@@ -77,6 +88,11 @@ class CachedProductService(Construct):
         Default: none (unreserved).
     :param item_policy: cache policy of ``GET /products/{id}``. Default ``semi-static``.
     :param list_policy: cache policy of ``GET /products``. Default ``dynamic``.
+    :param cache_item_route_at_api: also cache ``GET /products/{id}`` in the API Gateway
+        stage cache (for the item policy's API TTL). Default False: the stage cache cannot be
+        invalidated by writes, so it would add its TTL to the item route's staleness.
+    :param rest_api_props: keyword props of the ``CachedRestApi`` (``stage_name``,
+        ``cache_cluster_size``, ``throttling_rate_limit``, ...). Default: its defaults.
     :param metrics_namespace: ``POWERTOOLS_METRICS_NAMESPACE``. Default
         ``"CachedProductService"``.
     :param valkey_cache_props: keyword props of the ``ValkeyCache`` (``mode``,
@@ -105,6 +121,8 @@ class CachedProductService(Construct):
         reserved_concurrent_executions: int | None = None,
         item_policy: CachePolicy | None = None,
         list_policy: CachePolicy | None = None,
+        cache_item_route_at_api: bool = False,
+        rest_api_props: Mapping[str, Any] | None = None,
         metrics_namespace: str = env_names.DEFAULT_METRICS_NAMESPACE,
         valkey_cache_props: Mapping[str, Any] | None = None,
         enable_dax: bool = True,
@@ -133,7 +151,8 @@ class CachedProductService(Construct):
         self.log_retention = log_retention
         self.metrics_namespace = metrics_namespace
         #: The policies the read and list routes run with (API layer dropped where uncached).
-        self.item_policy = policy_for_route(GET_PRODUCT, item_policy)
+        self.item_route = dataclasses.replace(GET_PRODUCT, api_cache=cache_item_route_at_api)
+        self.item_policy = policy_for_route(self.item_route, item_policy)
         self.list_policy = policy_for_route(LIST_PRODUCTS, list_policy)
 
         #: The DynamoDB gateway endpoint this construct added (None when the VPC had one).
@@ -194,6 +213,12 @@ class CachedProductService(Construct):
         #: The DAX cluster in front of the table (None when ``enable_dax`` is False).
         self.dax_cache = self._build_dax_cache(dax_cache_props or {}) if enable_dax else None
         self._grant_cache_access()
+        #: The REST API with every route of ``product_routes``.
+        self.rest_api = CachedRestApi(self, "Api", **(rest_api_props or {}))
+        #: API Gateway methods by ``"<METHOD> <path>"``.
+        self.methods = self._add_routes()
+        #: The handlers' EMF metrics (L1/L2 hits, latencies, ...) for dashboards and alarms.
+        self.service_metrics = ServiceMetrics(namespace=metrics_namespace)
         #: The stream event source, its dead-letter queue and their metrics.
         self.stream_invalidator = StreamInvalidator(
             self,
@@ -387,6 +412,46 @@ class CachedProductService(Construct):
             self.dax_cache.grant_read(self.read_function)
             self.dax_cache.grant_write(self.write_function)
 
+    def _add_routes(self) -> dict[str, apigateway.Method]:
+        """Every route of ``product_routes`` on the API, served by its function."""
+        products = self.rest_api.root.add_resource(COLLECTION_PATH.strip("/"))
+        resources = {
+            COLLECTION_PATH: products,
+            ITEM_PATH: products.add_resource(ITEM_PATH.rsplit("/", 1)[1]),
+        }
+        functions = {
+            "read": self.read_function,
+            "list": self.list_function,
+            "write": self.write_function,
+        }
+        policies = {GET_PRODUCT.path: self.item_policy, LIST_PRODUCTS.path: self.list_policy}
+        methods: dict[str, apigateway.Method] = {}
+        for route in PRODUCT_ROUTES:
+            if route == GET_PRODUCT:
+                route = self.item_route
+            integration = apigateway.LambdaIntegration(functions[route.function])
+            resource = resources[route.path]
+            if route.policy_name is not None:
+                method = self.rest_api.add_cached_route(
+                    resource,
+                    route.method,
+                    integration,
+                    policy=policies[route.path],
+                    cache_key_parameters=_query_cache_keys(route),
+                    request_parameters=route.request_parameters,
+                    authorization_type=_authorization(route),
+                )
+            else:
+                method = self.rest_api.add_route(
+                    resource,
+                    route.method,
+                    integration,
+                    request_parameters=route.request_parameters,
+                    authorization_type=_authorization(route),
+                )
+            methods[f"{route.method} {route.path}"] = method
+        return methods
+
     def _acknowledge_function_role(self, function: lambda_.Function) -> None:
         """Explain the two findings every VPC function with X-Ray tracing has."""
         role = function.role
@@ -421,6 +486,18 @@ class CachedProductService(Construct):
                 ),
             ),
         )
+
+
+def _query_cache_keys(route: ProductRoute) -> list[str]:
+    return [
+        key for key in route.cache_key_parameters if key.startswith("method.request.querystring.")
+    ]
+
+
+def _authorization(route: ProductRoute) -> apigateway.AuthorizationType:
+    if route.authorization == "iam":
+        return apigateway.AuthorizationType.IAM
+    return apigateway.AuthorizationType.NONE
 
 
 def _default_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:

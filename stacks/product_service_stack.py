@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, Aspects, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cache_constructs import CachedProductService
+from cache_constructs import CacheAlarms, CacheDashboard, CachedProductService
 from stacks.cfn_lint_metadata import IgnoreRedundantRoleDependsOn
 from stacks.environment_settings import EnvironmentSettings
 
@@ -44,6 +44,23 @@ def retention_days(days: int) -> logs.RetentionDays:
     return RETENTION_DAYS[days]
 
 
+def alarm_thresholds(settings: dict[str, Any]) -> dict[str, Any]:
+    """CacheAlarms props from the ``alarms`` settings: ``*_seconds`` keys become Durations.
+
+    cdk.json cannot hold a Duration, so ``maxIteratorAgeWarningSeconds: 30`` is the prop
+    ``max_iterator_age_warning=Duration.seconds(30)``.
+    """
+    props: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key.endswith("_seconds"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"alarms.{key} must be a number of seconds; got {value!r}")
+            props[key.removesuffix("_seconds")] = Duration.seconds(value)
+        else:
+            props[key] = value
+    return props
+
+
 class ProductServiceStack(Stack):
     """The reference deployment of CachedProductService for one environment.
 
@@ -73,10 +90,37 @@ class ProductServiceStack(Stack):
             valkey_cache_props=settings.valkey,
             enable_dax=settings.dax is not None,
             dax_cache_props=settings.dax,
+            rest_api_props=settings.api,
             **settings.functions,
         )
+        service = self.service
+        #: One dashboard for every cache layer.
+        self.dashboard = CacheDashboard(
+            self,
+            "Dashboard",
+            api=service.rest_api,
+            service_metrics=service.service_metrics,
+            valkey=service.valkey_cache,
+            dax=service.dax_cache,
+            functions=service.functions,
+            stream=service.stream_invalidator,
+            table=service.table,
+        )
+        #: Warning and critical alarms (thresholds from the environment's settings).
+        self.alarms = CacheAlarms(
+            self,
+            "Alarms",
+            api=service.rest_api,
+            service_metrics=service.service_metrics,
+            valkey=service.valkey_cache,
+            dax=service.dax_cache,
+            functions=service.functions,
+            stream=service.stream_invalidator,
+            **alarm_thresholds(settings.alarms),
+        )
 
-        CfnOutput(self, "TableName", value=self.service.table.table_name)
+        CfnOutput(self, "ApiUrl", value=service.rest_api.url)
+        CfnOutput(self, "TableName", value=service.table.table_name)
         CfnOutput(
             self,
             "CacheEndpoint",
@@ -85,6 +129,7 @@ class ProductServiceStack(Stack):
                 f"{self.service.valkey_cache.endpoint_port}"
             ),
         )
+        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
         Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
 
     def _build_vpc(

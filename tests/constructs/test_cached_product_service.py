@@ -376,3 +376,89 @@ def test_invalid_props_raise_value_error_naming_the_prop(props: dict[str, Any], 
     _, stack, vpc = _stack()
     with pytest.raises(ValueError, match=named):
         CachedProductService(stack, "ProductService", vpc=vpc, **props)
+
+
+# -- API ----------------------------------------------------------------------------------
+
+
+def _method_settings(template: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    return {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+
+
+def _methods(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    methods = {}
+    for key, method in _resources(template, "AWS::ApiGateway::Method").items():
+        path = "/products/{id}" if "productsid" in key else "/products"
+        methods[f"{method['Properties']['HttpMethod']} {path}"] = method["Properties"]
+    return methods
+
+
+def test_every_route_is_served_by_its_function(default: Any) -> None:
+    service, template = default
+    methods = _methods(template)
+    assert set(methods) == {
+        "GET /products/{id}",
+        "GET /products",
+        "POST /products",
+        "PUT /products/{id}",
+        "DELETE /products/{id}",
+    }
+    assert set(service.methods) == set(methods)
+    read_id, _ = _function(template, "ReadFunction")
+    list_id, _ = _function(template, "ListFunction")
+    write_id, _ = _function(template, "WriteFunction")
+    expected = {
+        "GET /products/{id}": read_id,
+        "GET /products": list_id,
+        "POST /products": write_id,
+        "PUT /products/{id}": write_id,
+        "DELETE /products/{id}": write_id,
+    }
+    for route, function_id in expected.items():
+        assert function_id in json.dumps(methods[route]["Integration"]["Uri"]), route
+
+
+def test_list_route_is_cached_at_api_gateway_keyed_by_its_query(default: Any) -> None:
+    service, template = default
+    keys = [
+        "method.request.querystring.category",
+        "method.request.querystring.limit",
+        "method.request.querystring.cursor",
+    ]
+    method = _methods(template)["GET /products"]
+    assert method["Integration"]["CacheKeyParameters"] == keys
+    assert method["RequestParameters"] == {keys[0]: True, keys[1]: False, keys[2]: False}
+    setting = _method_settings(template)[("/~1products", "GET")]
+    assert setting["CachingEnabled"] is True
+    assert setting["CacheTtlInSeconds"] == service.list_policy.api_ttl_seconds > 0
+
+
+def test_item_route_is_not_cached_at_api_gateway_by_default(default: Any) -> None:
+    _, template = default
+    assert _method_settings(template)[("/~1products~1{id}", "GET")]["CachingEnabled"] is False
+    assert "CacheKeyParameters" not in _methods(template)["GET /products/{id}"]["Integration"]
+
+
+def test_item_route_api_cache_is_a_prop() -> None:
+    service, template = _template(cache_item_route_at_api=True)
+    setting = _method_settings(template)[("/~1products~1{id}", "GET")]
+    assert setting["CachingEnabled"] is True
+    assert setting["CacheTtlInSeconds"] == service.item_policy.api_ttl_seconds > 0
+    assert _methods(template)["GET /products/{id}"]["Integration"]["CacheKeyParameters"] == [
+        "method.request.path.id"
+    ]
+
+
+def test_writes_need_iam_and_reads_are_public(default: Any) -> None:
+    _, template = default
+    for route, method in _methods(template).items():
+        expected = "NONE" if route.startswith("GET") else "AWS_IAM"
+        assert method["AuthorizationType"] == expected, route
+
+
+def test_rest_api_props_are_passed_through() -> None:
+    _, template = _template(rest_api_props={"stage_name": "v1", "throttling_rate_limit": 7})
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == "v1"
+    assert {s["ThrottlingRateLimit"] for s in stage["Properties"]["MethodSettings"]} == {7}
