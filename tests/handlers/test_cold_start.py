@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import runtime_env
+from handler_env import runtime_env
 from product_cache.representation import render_product
 
 LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
@@ -33,7 +33,7 @@ print(json.dumps({{"response": response, "heavy": heavy}}))
 
 
 def test_l2_hit_loads_no_aws_sdk(runtime: Any, redis_url: str) -> None:
-    from events import api_event
+    from handler_events import api_event
 
     body = render_product(
         {

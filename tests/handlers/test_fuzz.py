@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import all_items
-from events import api_event
+from handler_env import all_items
+from handler_events import api_event
+from handler_http import call
 from handlers import list_handler, read_handler, write_handler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from invoke import call
 
 FIELDS = ["productId", "name", "category", "price", "description", "featured", "version"]
 SETTINGS = settings(

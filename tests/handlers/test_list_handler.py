@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from events import api_event
+from handler_events import api_event
+from handler_http import HttpResult, call
 from handlers import list_handler, write_handler
-from invoke import HttpResult, call
 from test_read_handler import seed
 
 

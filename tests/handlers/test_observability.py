@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from events import insert, stream_event
+from handler_events import insert, stream_event
 from handlers import observability, stream_handler
 from product_cache.config import ConfigError
 from product_cache.runtime import set_runtime

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from conftest import POLICY, TABLE
-from events import api_event
+from handler_env import POLICY, TABLE
+from handler_events import api_event
+from handler_http import HttpResult, call
 from handlers import read_handler
-from invoke import HttpResult, call
 from product_cache.representation import etag_of
 
 

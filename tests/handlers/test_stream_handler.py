@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import redis
-from events import image, insert, modify, product_keys, remove, stream_event, stream_record
+from handler_events import image, insert, modify, product_keys, remove, stream_event, stream_record
+from handler_http import call
 from handlers import read_handler, stream_handler
-from invoke import call
 from test_read_handler import seed
 
 POISON = stream_record("MODIFY", keys=product_keys("p9"), new=image("p9", 2))  # no OldImage
@@ -95,7 +95,7 @@ def test_a_modify_record_makes_readers_see_the_new_version(
 
 
 def _get(product_id: str) -> dict[str, Any]:
-    from events import api_event
+    from handler_events import api_event
 
     return api_event("GET", f"/products/{product_id}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from events import image, insert, modify, product_keys, remove, stream_record
+from handler_events import image, insert, modify, product_keys, remove, stream_record
 from product_service.stream_records import MalformedRecord, change_from_record
 
 

@@ -8,10 +8,10 @@ import json
 from typing import Any
 
 import pytest
-from conftest import TABLE, all_items, item_of
-from events import api_event, json_headers
+from handler_env import TABLE, all_items, item_of
+from handler_events import api_event, json_headers
+from handler_http import HttpResult, call
 from handlers import write_handler
-from invoke import HttpResult, call
 from product_cache.runtime import set_runtime
 
 LAMP = {"name": "Lamp", "category": "home", "price": 12.5}

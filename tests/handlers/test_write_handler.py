@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
-from conftest import all_items, item_of
-from events import api_event, json_headers
+from handler_env import all_items, item_of
+from handler_events import api_event, json_headers
+from handler_http import call
 from handlers import read_handler, write_handler
-from invoke import call
 from product_cache.representation import etag_of
 
 LAMP = {"name": "Lamp", "category": "home", "price": 12.5}
@@ -163,8 +163,8 @@ def test_put_with_version_0_creates_only(runtime: Any, aws: Any, context: Any) -
 
 
 def test_category_change_refreshes_both_lists(runtime: Any, context: Any) -> None:
+    from handler_http import call as invoke
     from handlers import list_handler
-    from invoke import call as invoke
 
     def names(category: str) -> list[str]:
         event = api_event("GET", "/products", query={"category": category})
