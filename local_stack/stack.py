@@ -130,7 +130,7 @@ class LocalStack:
             dead_letters=DeadLetterFile(self.state_dir / DEAD_LETTER_FILE),
             function_name="local-stream",
             settings=options.event_source,
-            record_filter=_is_product_change,
+            record_filter=is_product_change,
         )
         self.poller.start()
         self.front.start()
@@ -228,7 +228,7 @@ def _route_summaries(
     return summaries
 
 
-def _is_product_change(record: dict[str, Any]) -> bool:
+def is_product_change(record: dict[str, Any]) -> bool:
     """The StreamInvalidator's event filter: product keys, data-change events only."""
     keys = record.get("dynamodb", {}).get("Keys", {})
     partition = keys.get(PARTITION_KEY, {}).get("S", "")

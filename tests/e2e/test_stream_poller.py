@@ -19,7 +19,7 @@ from local_stack.dead_letter import DeadLetterFile
 from local_stack.dynamodb_emulator import DynamoDBEmulator
 from local_stack.lambda_worker import InvocationError
 from local_stack.processes import free_port
-from local_stack.stack import _is_product_change
+from local_stack.stack import is_product_change
 from local_stack.stream_poller import EventSourceSettings, StreamPoller
 
 TABLE = "poller-test"
@@ -95,7 +95,7 @@ def _run(
         settings=EventSourceSettings(
             retry_backoff_seconds=0.001, poll_interval_seconds=0.05, **settings
         ),
-        record_filter=_is_product_change,
+        record_filter=is_product_change,
     )
     poller.start()
     try:
