@@ -66,7 +66,8 @@ test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the who
 snapshot-update: setup /usr/bin/redis-server ## rewrite the stack snapshots after an intended change
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q tests/snapshots --snapshot-update
 
-local: setup /usr/bin/redis-server ## run the product API on localhost (PORT=8080, SEED=N)
+# No wheelhouse needed: the handlers run from lambda_src/ in worker processes (docs/local.md).
+local: $(VENV)/.stamp node_modules/.stamp /usr/bin/redis-server ## run the product API on localhost (PORT=8080, SEED=N)
 	$(PY) -m local_stack $(if $(SEED),--seed $(SEED),)
 
 bench: setup /usr/bin/redis-server ## benchmarks vs naive and dogpile.cache (BENCH_QUICK=1 for a short run)
