@@ -151,3 +151,15 @@ def test_emf_output_names_the_cache_metrics(
         for blob in emitted
     )
     assert all(blob["service"] == "product-service" for blob in emitted)
+
+
+def test_an_event_without_headers_or_query_maps(runtime: Any, aws: Any, context: Any) -> None:
+    seed(aws, "p1")
+    event = {
+        **api_event("GET", "/products/p1"),
+        "headers": None,
+        "multiValueHeaders": None,
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+    }
+    assert call(read_handler.handler, event, context).status == 200
