@@ -1,0 +1,108 @@
+"""Package-wide rules: no KEYS/SCAN, a lean import path for L2 hits, metric names as documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from product_cache import telemetry
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "lambda_src" / "product_cache"
+
+# KEYS/SCAN in any spelling redis-py or Lua would use: client.keys(...), scan_iter,
+# redis.call('KEYS', ...), "SCAN", hscan/sscan/zscan.
+FORBIDDEN = re.compile(
+    r"""\.keys\s*\(\s*["'*]|\bscan(_iter)?\s*\(|\b[hsz]scan\w*\s*\(|["']\s*(KEYS|SCAN)\b""",
+    re.IGNORECASE,
+)
+
+
+def test_no_keys_or_scan_anywhere_in_the_runtime():
+    sources = sorted(PACKAGE.glob("*.py")) + sorted(PACKAGE.glob("*.lua"))
+    assert len(sources) > 10
+    offenders = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sources
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if FORBIDDEN.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_pattern_catches_what_it_should():
+    for line in ("client.keys('pc:*')", "r.scan_iter(match='x')", "redis.call('KEYS', p)",
+                 "c.hscan(k)", "redis.call(\"SCAN\", 0)"):  # fmt: skip
+        assert FORBIDDEN.search(line), line
+    assert not FORBIDDEN.search("keys = item_keys(product_id)")
+
+
+def test_l2_hit_import_path_stays_lean():
+    """Importing the runtime and serving an L2 hit must not load boto3, botocore's client
+    machinery, amazondax or aws_xray_sdk. (Powertools imports the bare `botocore` package
+    for its user-agent hook; that is a 1 ms import of botocore/__init__ only.)"""
+    code = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import redis
+from product_cache.config import load_config
+from product_cache.runtime import build_runtime
+from product_cache import envelope
+
+class OneValue:
+    # stands in for redis-py on the GET of an L2 hit
+    def get(self, key):
+        return envelope.encode(1, 4_102_444_800_000, '"e"', b'{"productId":"x"}')
+    def register_script(self, source):
+        return None
+
+policy = json.dumps({"name": "p", "l1_ttl": 5, "l2_ttl": 60, "dax_ttl": 60, "api_ttl": 0,
+                     "swr": 0, "negative_ttl": 5, "jitter": 0.1, "cache_control": "no-cache",
+                     "layers": ["l1", "l2", "dax"]})
+config = load_config({"TABLE_NAME": "t", "CACHE_POLICY": policy, "AWS_REGION": "eu-west-1",
+                      "DAX_ENDPOINT": "daxs://x.dax-clusters.eu-west-1.amazonaws.com",
+                      "REDIS_URL": "redis://127.0.0.1:1/0"})
+runtime = build_runtime(config, redis_client=OneValue())
+result = runtime.items.read("x")
+assert result.x_cache == "HIT-L2", result
+print(json.dumps(sorted(sys.modules)))
+"""
+    output = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "lambda_src")],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    modules = set(json.loads(output.strip().splitlines()[-1]))
+    heavy = {
+        m
+        for m in modules
+        if m.split(".")[0] in ("boto3", "amazondax", "aws_xray_sdk", "s3transfer")
+        or m in ("botocore.session", "botocore.client", "botocore.auth", "botocore.endpoint")
+    }
+    assert heavy == set()
+    assert "product_cache.origin" in modules  # imported, but its clients stay unbuilt
+
+
+def test_metric_names_are_the_documented_ones():
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    section = doc.split("## Metrics", 1)[1]
+    documented = set(re.findall(r"`([A-Z][A-Za-z0-9]+)`", section))
+    used = set(telemetry.COUNT_METRICS) | set(telemetry.LATENCY_METRICS)
+    assert used == documented - {"AWS"}
+
+
+def test_tracer_is_created_lazily():
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from product_cache import telemetry;"
+        "assert 'aws_xray_sdk' not in sys.modules;"
+        "telemetry.get_tracer();"
+        "assert 'aws_xray_sdk' in sys.modules;"
+        "assert telemetry.get_tracer() is telemetry.get_tracer()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(ROOT / "lambda_src")], check=True, timeout=60)
