@@ -74,6 +74,7 @@ DEFAULT_ACCESS_STRING = f"on ~{KEY_PATTERN} -@all " + " ".join(f"+{c}" for c in 
 # Words in an access string that would hand out more than the runtime needs.
 _FORBIDDEN_WORDS = ("+@all", "allcommands", "allkeys", "~*", "%rw~*", "%r~*", "%w~*")
 _FORBIDDEN_CATEGORIES = ("+@dangerous", "+@admin")
+_USER_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _NODE_TYPE = re.compile(r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
 _CACHE_NAME = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]$")
 
@@ -93,14 +94,23 @@ class ValkeyCache(Construct):
     :param engine_version: "7.2", "8.0" (default) or "8.1"; serverless uses its major.
     :param encryption_key: customer managed KMS key for encryption at rest.
         Default: the AWS owned key (encryption at rest is always on).
-    :param port: 6379 (default); replication groups only (serverless always uses 6379).
-    :param max_data_storage_gb: serverless usage limit, 1..5000 GB. Default 10.
-    :param max_ecpu_per_second: serverless usage limit, 1000..15000000. Default 50000.
-    :param node_type: replication group node type. Default "cache.r7g.large".
-    :param cluster_mode: replication group cluster mode (sharding). Default False.
+
+    Serverless only (ValueError in the other mode):
+
+    :param max_data_storage_gb: usage limit, 1..5000 GB. Default 10.
+    :param max_ecpu_per_second: usage limit, 1000..15000000. Default 50000.
+
+    Replication group only (ValueError in serverless mode, which always listens on 6379):
+
+    :param port: 1024..65535. Default 6379.
+    :param node_type: node type. Default "cache.r7g.large".
+    :param cluster_mode: cluster mode (sharding). Default False.
     :param num_shards: node groups with cluster mode, 1..500. Default 1 (must stay 1 without).
     :param replicas_per_shard: replicas per node group, 0..5. Default 1.
     :param multi_az: Multi-AZ with automatic failover (needs a replica). Default True.
+
+    Both modes:
+
     :param snapshot_retention_days: daily snapshots kept, 0..35. Default 1.
     :param access_string: RBAC access string of the runtime's user. Default
         `DEFAULT_ACCESS_STRING`. Must not grant @dangerous, @admin, all commands or all keys.
@@ -122,14 +132,14 @@ class ValkeyCache(Construct):
         cache_name: str | None = None,
         engine_version: str = "8.0",
         encryption_key: kms.IKey | None = None,
-        port: int = DEFAULT_PORT,
-        max_data_storage_gb: int = 10,
-        max_ecpu_per_second: int = 50000,
-        node_type: str = "cache.r7g.large",
-        cluster_mode: bool = False,
-        num_shards: int = 1,
-        replicas_per_shard: int = 1,
-        multi_az: bool = True,
+        port: int | None = None,
+        max_data_storage_gb: int | None = None,
+        max_ecpu_per_second: int | None = None,
+        node_type: str | None = None,
+        cluster_mode: bool | None = None,
+        num_shards: int | None = None,
+        replicas_per_shard: int | None = None,
+        multi_az: bool | None = None,
         snapshot_retention_days: int = 1,
         access_string: str | None = None,
         user_group_id: str | None = None,
@@ -139,8 +149,36 @@ class ValkeyCache(Construct):
         require_one_of("mode", mode, MODES)
         require_one_of("engine_version", engine_version, ENGINE_VERSIONS)
         require_exactly_one("user_group_id", user_group_id, "access_string", access_string)
-        if mode == "serverless" and port != DEFAULT_PORT:
-            raise ValueError(f"port must be {DEFAULT_PORT} when mode is 'serverless'; got {port}")
+        if user_group_id is not None and user_name is None:
+            raise ValueError("user_name is required with user_group_id: name its IAM user")
+        serverless_props = {
+            "max_data_storage_gb": max_data_storage_gb,
+            "max_ecpu_per_second": max_ecpu_per_second,
+        }
+        group_props = {
+            "node_type": node_type,
+            "cluster_mode": cluster_mode,
+            "num_shards": num_shards,
+            "replicas_per_shard": replicas_per_shard,
+            "multi_az": multi_az,
+            "port": port,
+        }
+        misplaced = [
+            name
+            for name, value in (group_props if mode == "serverless" else serverless_props).items()
+            if value is not None
+        ]
+        if misplaced:
+            other = "replication-group" if mode == "serverless" else "serverless"
+            raise ValueError(f"{', '.join(misplaced)}: only for mode {other!r}, not {mode!r}")
+        port = DEFAULT_PORT if port is None else port
+        max_data_storage_gb = 10 if max_data_storage_gb is None else max_data_storage_gb
+        max_ecpu_per_second = 50000 if max_ecpu_per_second is None else max_ecpu_per_second
+        node_type = node_type or "cache.r7g.large"
+        cluster_mode = bool(cluster_mode)
+        num_shards = 1 if num_shards is None else num_shards
+        replicas_per_shard = 1 if replicas_per_shard is None else replicas_per_shard
+        multi_az = True if multi_az is None else multi_az
         require_int_range("port", port, 1024, 65535)
         require_int_range("max_data_storage_gb", max_data_storage_gb, 1, 5000)
         require_int_range("max_ecpu_per_second", max_ecpu_per_second, 1000, 15_000_000)
@@ -149,11 +187,16 @@ class ValkeyCache(Construct):
         require_int_range("snapshot_retention_days", snapshot_retention_days, 0, 35)
         if not is_unresolved(node_type) and not _NODE_TYPE.match(node_type):
             raise ValueError(f"node_type must look like 'cache.r7g.large'; got {node_type!r}")
-        if mode == "replication-group":
-            if not cluster_mode and num_shards != 1:
-                raise ValueError("num_shards must be 1 unless cluster_mode is true")
-            if multi_az and replicas_per_shard == 0:
-                raise ValueError("replicas_per_shard must be >= 1 when multi_az is true")
+        if not cluster_mode and num_shards != 1:
+            raise ValueError("num_shards must be 1 unless cluster_mode is true")
+        if multi_az and replicas_per_shard == 0:
+            raise ValueError("replicas_per_shard must be >= 1 when multi_az is true")
+        bad_user_name = not _USER_NAME.match(str(user_name)) or user_name == "default"
+        if user_name is not None and not is_unresolved(user_name) and bad_user_name:
+            raise ValueError(
+                "user_name must be 1..40 lowercase letters, digits or hyphens starting with "
+                f"a letter, and not 'default'; got {user_name!r}"
+            )
         self.access_string = access_string or DEFAULT_ACCESS_STRING
         _validate_access_string(self.access_string)
 

@@ -565,14 +565,34 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
             {"user_group_id": "g", "access_string": "on ~pc:* +get"},
             "give either user_group_id or access_string, not both",
         ),
-        ({"port": 6380}, "port must be 6379 when mode is 'serverless'"),
+        ({"user_group_id": "g"}, "user_name is required with user_group_id"),
+        ({"user_name": "App"}, "user_name must be 1..40 lowercase"),
+        ({"user_name": "default"}, "user_name must be 1..40 lowercase"),
+        ({"port": 6380}, "port: only for mode 'replication-group', not 'serverless'"),
+        (
+            {"node_type": "cache.r7g.large", "multi_az": False},
+            "node_type, multi_az: only for mode 'replication-group', not 'serverless'",
+        ),
+        (
+            {"mode": "replication-group", "max_data_storage_gb": 5},
+            "max_data_storage_gb: only for mode 'serverless', not 'replication-group'",
+        ),
         ({"mode": "replication-group", "port": 80}, "port must be between 1024 and 65535"),
         ({"max_data_storage_gb": 0}, "max_data_storage_gb must be between 1 and 5000"),
         ({"max_ecpu_per_second": 999}, "max_ecpu_per_second must be between 1000 and 15000000"),
-        ({"num_shards": 501}, "num_shards must be between 1 and 500"),
-        ({"replicas_per_shard": 6}, "replicas_per_shard must be between 0 and 5"),
+        (
+            {"mode": "replication-group", "cluster_mode": True, "num_shards": 501},
+            "num_shards must be between 1 and 500",
+        ),
+        (
+            {"mode": "replication-group", "replicas_per_shard": 6},
+            "replicas_per_shard must be between 0 and 5",
+        ),
         ({"snapshot_retention_days": 36}, "snapshot_retention_days must be between 0 and 35"),
-        ({"node_type": "r7g.large"}, "node_type must look like 'cache.r7g.large'"),
+        (
+            {"mode": "replication-group", "node_type": "r7g.large"},
+            "node_type must look like 'cache.r7g.large'",
+        ),
         (
             {"mode": "replication-group", "num_shards": 2},
             "num_shards must be 1 unless cluster_mode is true",
@@ -586,7 +606,10 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
         ({"cache_name": "a--b"}, "cache_name must be 2..40 lowercase"),
         ({"cache_name": "x" * 41}, "cache_name must be 2..40 lowercase"),
         ({"cache_name": "ends-"}, "cache_name must be 2..40 lowercase"),
-        ({"replicas_per_shard": True}, "replicas_per_shard must be an integer"),
+        (
+            {"mode": "replication-group", "replicas_per_shard": True},
+            "replicas_per_shard must be an integer",
+        ),
     ],
 )
 def test_prop_rules(props: dict[str, Any], message: str) -> None:
