@@ -9,7 +9,7 @@ import redis
 from redis_servers import RedisServer
 
 from bench.origin_client import TABLE_NAME, Origin
-from bench.peers import PeerSettings
+from bench.peers import PEER_NAMES, PeerSettings
 from bench.sizes import Sizes
 
 
@@ -20,6 +20,8 @@ class BenchContext:
     policy: dict[str, Any]
     """ours' CACHE_POLICY for the item route: the `semi-static` policy (see base_policy)."""
     sizes: Sizes
+    peers: tuple[str, ...] = PEER_NAMES
+    """Which peers the scenarios run (all three, except in the smoke tests)."""
 
     def settings(
         self,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import sys
 import threading
 import time
 from collections import Counter
@@ -172,4 +171,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -66,7 +66,7 @@ def render(results: dict[str, Any]) -> str:
         "## Targets (ours)",
         "",
     ]
-    rows = []
+    rows: list[list[Any]] = []
     for check in checks(results):
         verdict = {True: "met", False: "**MISSED**", None: "**not measured**"}[check.met]
         rows.append([check.target, check.measured, verdict])
@@ -170,7 +170,8 @@ def render(results: dict[str, Any]) -> str:
                     ("answered by (X-Cache)", "sources"),
                     ("L2 evictions", "evicted_keys"),
                     ("L2 maxmemory bytes", "l2_maxmemory_bytes"),
-                    ("errors", "errors"),
+                    ("read errors", "errors"),
+                    ("write/invalidation errors", "write_errors"),
                 ],
             ),
         )

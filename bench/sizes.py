@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+ALL_STAMPEDE_CASES = ("threads_expired", "processes_expired", "threads_absent")
+"""<callers>_<state of the hot key>: see bench/scenarios/stampede.py."""
+
 
 @dataclass(frozen=True)
 class Sizes:
@@ -14,6 +17,7 @@ class Sizes:
     stampede_threads: int
     stampede_processes: int
     stampede_origin_latency_ms: float
+    stampede_cases: tuple[str, ...]
     zipf_keys: int
     zipf_requests: int
     zipf_warmup: int
@@ -29,8 +33,9 @@ FULL = Sizes(
     stampede_threads=32,
     stampede_processes=32,
     stampede_origin_latency_ms=50,
+    stampede_cases=ALL_STAMPEDE_CASES,
     zipf_keys=10_000,
-    zipf_requests=20_000,
+    zipf_requests=15_000,
     zipf_warmup=5_000,
     stale_interleavings=1_000,
     outage_seconds=5.0,
@@ -43,8 +48,9 @@ QUICK = Sizes(
     stampede_threads=32,
     stampede_processes=8,
     stampede_origin_latency_ms=50,
+    stampede_cases=ALL_STAMPEDE_CASES,
     zipf_keys=2_000,
-    zipf_requests=4_000,
+    zipf_requests=3_000,
     zipf_warmup=1_000,
     stale_interleavings=150,
     outage_seconds=2.0,
@@ -57,8 +63,9 @@ TINY = Sizes(
     stampede_threads=4,
     stampede_processes=2,
     stampede_origin_latency_ms=20,
-    zipf_keys=200,
-    zipf_requests=300,
+    stampede_cases=("threads_absent",),
+    zipf_keys=1_000,
+    zipf_requests=200,
     zipf_warmup=50,
     stale_interleavings=6,
     outage_seconds=0.3,

@@ -82,13 +82,13 @@ class Worker:
             raise WorkerError(f"{self.module}: {message['error']}")
         return message
 
-    def result(self) -> dict[str, Any]:
+    def result(self) -> Any:
         """Wait for the final {"result": ...} message and the process's exit."""
         while True:
             message = self.recv()
             if "result" in message:
                 self.close()
-                return dict(message["result"])
+                return message["result"]
 
     def close(self) -> None:
         if self.proc.stdin and not self.proc.stdin.closed:

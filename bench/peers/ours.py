@@ -99,9 +99,13 @@ def stream_event(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 def _header(response: dict[str, Any], name: str) -> str:
+    """A response header, from `headers` or (REST proxy with multi-value) `multiValueHeaders`."""
     for key, value in (response.get("headers") or {}).items():
         if key.lower() == name.lower():
             return str(value)
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower() and values:
+            return str(values[0])
     return ""
 
 

@@ -14,7 +14,6 @@ from redis_servers import standalone
 from bench.context import BenchContext
 from bench.items import product
 from bench.origin import seed
-from bench.peers import PEER_NAMES
 from bench.workers import Worker, WorkerError
 
 WORKER = "bench.scenarios.redis_outage_worker"
@@ -26,7 +25,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     product_ids = [f"outage-{i}" for i in range(PRODUCTS)]
     seed(ctx.origin.client(), (product(pid, 1) for pid in product_ids))
     peers: dict[str, Any] = {}
-    for name in PEER_NAMES:
+    for name in ctx.peers:
         with standalone() as server:
             params = {
                 "peer": name,

@@ -16,7 +16,6 @@ from typing import Any
 from bench.context import BenchContext
 from bench.items import product
 from bench.origin import seed
-from bench.peers import PEER_NAMES
 from bench.workers import WorkerError, run_worker
 
 WORKER = "bench.scenarios.stale_reads_worker"
@@ -28,7 +27,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     ctx.flush_redis()
     count = ctx.sizes.stale_interleavings
     peers: dict[str, Any] = {}
-    for name in PEER_NAMES:
+    for name in ctx.peers:
         prefix = f"stale-{name}-"
         seed(ctx.origin.client(), (product(f"{prefix}{i}", 1) for i in range(count)))
         params = {

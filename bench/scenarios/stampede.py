@@ -18,8 +18,7 @@ from typing import Any
 from bench.context import BenchContext
 from bench.items import product
 from bench.origin import seed
-from bench.peers import PEER_NAMES
-from bench.workers import Worker, WorkerError, run_worker
+from bench.workers import Worker, WorkerError
 
 WORKER = "bench.scenarios.stampede_worker"
 TTL_S = 1
@@ -30,21 +29,23 @@ def _case(ctx: BenchContext, peer: str, mode: str, state: str) -> dict[str, Any]
     seed(ctx.origin.client(), [product(product_id, 1)])
     settings = ctx.settings(l1_ttl=TTL_S, l2_ttl=TTL_S, negative_ttl=TTL_S)
     params = {"peer": peer, "settings": settings.to_json(), "product_id": product_id}
-    run_worker(WORKER, {**params, "mode": "fill"})
-    filled_at = time.monotonic()
-    callers = ctx.sizes.stampede_threads if mode == "threads" else ctx.sizes.stampede_processes
     if mode == "threads":
-        workers = [Worker(WORKER, {**params, "mode": "threads", "callers": callers})]
+        callers = ctx.sizes.stampede_threads
+        workers = [Worker(WORKER, {**params, "mode": "threads", "callers": callers, "fill": True})]
     else:
-        workers = [Worker(WORKER, {**params, "mode": "caller"}) for _ in range(callers)]
-    for worker in workers:
-        worker.recv()  # ready
+        callers = ctx.sizes.stampede_processes
+        workers = [
+            Worker(WORKER, {**params, "mode": "caller", "fill": i == 0}) for i in range(callers)
+        ]
+    workers[0].recv()  # ready: the hot key is cached
+    filled_at = time.monotonic()
+    for worker in workers[1:]:
+        worker.recv()
+    # Real expiry (L1 and L2): the TTL plus the largest jitter the policy allows, and a margin.
+    expires_at = filled_at + TTL_S * (1 + float(settings.policy.get("jitter", 0))) + 0.3
+    time.sleep(max(0.0, expires_at - time.monotonic()))
     if state == "absent":
         ctx.flush_redis()
-    else:
-        # Real expiry: the TTL plus the largest jitter the policy allows, plus a margin.
-        expires_at = filled_at + TTL_S * (1 + float(settings.policy.get("jitter", 0))) + 0.3
-        time.sleep(max(0.0, expires_at - time.monotonic()))
     before = ctx.origin.reads_of(product_id)
     for worker in workers:
         worker.send({"go": True})
@@ -67,16 +68,16 @@ def _case(ctx: BenchContext, peer: str, mode: str, state: str) -> dict[str, Any]
 def run(ctx: BenchContext) -> dict[str, Any]:
     ctx.origin.reset(latency_ms=ctx.sizes.stampede_origin_latency_ms)
     ctx.flush_redis()
-    cases = [("threads", "expired"), ("processes", "expired"), ("threads", "absent")]
     peers: dict[str, Any] = {}
     try:
-        for peer in PEER_NAMES:
+        for peer in ctx.peers:
             peers[peer] = {}
-            for mode, state in cases:
+            for case in ctx.sizes.stampede_cases:
+                mode, state = case.split("_")
                 try:
-                    peers[peer][f"{mode}_{state}"] = _case(ctx, peer, mode, state)
+                    peers[peer][case] = _case(ctx, peer, mode, state)
                 except WorkerError as exc:
-                    peers[peer][f"{mode}_{state}"] = {"error": str(exc)}
+                    peers[peer][case] = {"error": str(exc)}
     finally:
         ctx.origin.reset()
     return {

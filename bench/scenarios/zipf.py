@@ -20,7 +20,6 @@ from redis_servers import standalone
 from bench.context import BenchContext
 from bench.items import product
 from bench.origin import seed
-from bench.peers import PEER_NAMES
 from bench.stats import ratio
 from bench.workers import WorkerError, run_worker
 from bench.workload import lru_hit_ratio, zipf_trace
@@ -39,7 +38,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     trace = zipf_trace(keys, sizes.zipf_requests, seed=SEED)
     lru = round(lru_hit_ratio(trace, cache_size, warmup=sizes.zipf_warmup), 4)
     peers: dict[str, Any] = {}
-    for name in PEER_NAMES:
+    for name in ctx.peers:
         with standalone() as server:
             settings = ctx.settings(redis_url=server.url, l1_max_entries=cache_size)
             params = {
@@ -58,8 +57,12 @@ def run(ctx: BenchContext) -> dict[str, Any]:
             except WorkerError as exc:
                 peers[name] = {"error": str(exc)}
         peers[name]["hit_ratio_vs_lru"] = ratio(peers[name].get("hit_ratio"), lru)
-    naive_reads = peers["naive"].get("origin_reads")
-    peers["ours"]["origin_reads_vs_naive"] = ratio(peers["ours"].get("origin_reads"), naive_reads)
+    if "ours" in peers and "naive" in peers:
+        ours_reads, naive_reads = (
+            peers["ours"].get("origin_reads"),
+            peers["naive"].get("origin_reads"),
+        )
+        peers["ours"]["origin_reads_vs_naive"] = ratio(ours_reads, naive_reads)
     return {
         "keys": keys,
         "requests": sizes.zipf_requests,
@@ -68,8 +71,8 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         "write_fraction": 0.01,
         "cache_entries": cache_size,
         "lru_reference_hit_ratio": lru,
-        "sizing": "L2: one redis-server per peer, maxmemory = the bytes that peer uses for "
-        f"{cache_size} products, allkeys-lru (maxmemory-samples 10); ours also has L1 = "
-        f"{cache_size} entries (L1_MAX_ENTRIES)",
+        "sizing": "L2: one redis-server per peer, maxmemory = its used memory once it holds "
+        f"{cache_size} products cached through that peer, allkeys-lru "
+        f"(maxmemory-samples 10); ours also has an L1 of {cache_size} entries (L1_MAX_ENTRIES)",
         "peers": peers,
     }

@@ -1,8 +1,8 @@
 """Worker for the Zipf scenario (python -m bench.scenarios.zipf_worker): one peer, one trace.
 
 It sizes its own redis-server first: it caches `cache_size` distinct products through the
-peer, takes the memory they use (INFO used_memory, in the peer's own format), flushes, and
-sets maxmemory to exactly that with allkeys-lru. Then it replays the trace.
+peer and sets maxmemory (allkeys-lru) to the server's used memory at that point. Then it
+replays the trace.
 """
 
 from __future__ import annotations
@@ -25,6 +25,14 @@ def _used_memory(client: redis.Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
+def _bytes_of_all_keys(client: redis.Redis) -> int:
+    """What every key takes (MEMORY USAGE: value, key and overhead), summed."""
+    pipe = client.pipeline(transaction=False)
+    for key in client.scan_iter(count=1000):
+        pipe.memory_usage(key, samples=0)
+    return sum(int(n or 0) for n in pipe.execute())
+
+
 def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
     settings = PeerSettings.from_json(params["settings"])
     name = params["peer"]
@@ -36,17 +44,17 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
     keys = int(params["keys"])
 
     # Size L2 to `cache_size` entries of this peer's own representation.
+    # maxmemory = the server's footprint once it holds `cache_size` products written by the
+    # peer itself (its key layout, connections, scripts and their memory included). Not
+    # flushed: the warm-up phase of the trace replaces those products.
     admin.config_set("maxmemory", 0)
-    baseline = _used_memory(admin)
-    for key in range(keys - cache_size, keys):  # ids outside the hot set's likely top
+    for key in range(cache_size):
         peer.read(f"{prefix}{key}")
-    per_entries = _used_memory(admin) - baseline
-    admin.flushall()
-    maxmemory = _used_memory(admin) + per_entries
+    per_entries = _bytes_of_all_keys(admin)
+    maxmemory = _used_memory(admin)
     admin.config_set("maxmemory-policy", "allkeys-lru")
     admin.config_set("maxmemory-samples", 10)
     admin.config_set("maxmemory", maxmemory)
-    # ours' L1 still holds the sizing reads: the warm-up phase of the trace replaces them.
     trace = zipf_trace(keys, int(params["requests"]), seed=int(params["seed"]))
     warmup = int(params["warmup"])
     versions: dict[int, int] = {}
@@ -54,6 +62,8 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
     sources: Counter[str] = Counter()
     write_path_reads = 0
     errors = 0
+    write_errors = 0
+    first_write_error = ""
     reads_at_warmup = 0
     measured_reads = 0
     clock = time.perf_counter
@@ -67,11 +77,15 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
             # naive/dogpile put the version the bench gives; ours assigns its own.
             version = versions.get(request.key, 1) + 1
             values = product(product_id, version)
-            written = peer.write(values)
-            versions[request.key] = written
-            if name == "ours":
-                old = product(product_id, written - 1)
-                peer.invalidate(old, {**values, "version": written})
+            try:
+                written = peer.write(values)
+                versions[request.key] = written
+                if name == "ours":
+                    old = product(product_id, written - 1)
+                    peer.invalidate(old, {**values, "version": written})
+            except Exception as exc:  # counted and reported: the run goes on
+                write_errors += 1
+                first_write_error = first_write_error or f"{type(exc).__name__}: {exc}"[:500]
             write_path_reads += origin.total_reads() - before
             continue
         start = clock()
@@ -94,6 +108,8 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
         **percentiles_ms(latencies),
         "sources": dict(sources),
         "errors": errors,
+        "write_errors": write_errors,
+        "first_write_error": first_write_error,
         "l2_maxmemory_bytes": maxmemory,
         "l2_bytes_for_cache_size": per_entries,
         "evicted_keys": int(info.get("evicted_keys", 0)),
