@@ -95,8 +95,6 @@ class ApiFront:
                 request_id,
                 extra_headers=[("Allow", ", ".join(found))],
             )
-        if len(request.body) > API_GATEWAY_MAX_PAYLOAD:
-            return self._error(413, "payload_too_large", "body exceeds 10 MB", request_id)
         event = build_proxy_event(
             request,
             resource=found.route.path,
@@ -145,6 +143,10 @@ def _missing_required(route: ProductRoute, query: Mapping[str, str]) -> list[str
     return [q.name for q in route.query_params if q.required and q.name not in query]
 
 
+class _BodyTooLarge(Exception):
+    """The request body is larger than API Gateway accepts."""
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     """http.server glue: read the request, ask the ApiFront, write the response."""
 
@@ -156,7 +158,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raw_path, _, query = self.path.partition("?")
         try:
             body = self._read_body()
+        except _BodyTooLarge:
+            # API Gateway refuses it before any function runs; the rest is not read.
+            self.close_connection = True
+            response = gateway_response(
+                413, {"error": "payload_too_large", "message": "body exceeds 10 MB"}
+            )
         except ValueError as exc:
+            self.close_connection = True
             response = gateway_response(400, {"error": "bad_request", "message": str(exc)})
         else:
             request = HttpRequest(
@@ -199,10 +208,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if length < 0:
             raise ValueError("Content-Length is negative")
         if length > API_GATEWAY_MAX_PAYLOAD:
-            # Do not buffer a huge body: drain it, answer 413 from the front.
-            self.close_connection = True
-            return b"\0" * (API_GATEWAY_MAX_PAYLOAD + 1)
+            self._discard(length)  # so the client reads the 413 instead of a broken pipe
+            raise _BodyTooLarge
         return self.rfile.read(length)
+
+    def _discard(self, length: int) -> None:
+        """Read and drop up to `length` bytes (at most 64 MiB; beyond, the socket closes)."""
+        remaining = min(length, 64 * 1024 * 1024)
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1024 * 1024))
+            if not chunk:
+                return
+            remaining -= len(chunk)
 
     def _read_chunked(self) -> bytes:
         chunks: list[bytes] = []
@@ -219,8 +236,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 return b"".join(chunks)
             total += size
             if total > API_GATEWAY_MAX_PAYLOAD:
-                self.close_connection = True
-                return b"\0" * (API_GATEWAY_MAX_PAYLOAD + 1)
+                raise _BodyTooLarge
             chunks.append(self.rfile.read(size))
             self.rfile.readline(1024)
 

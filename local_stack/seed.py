@@ -55,6 +55,6 @@ def seed_products(count: int, invoke_write: Callable[[dict[str, Any]], Any]) -> 
         status = result.get("statusCode") if isinstance(result, dict) else None
         if status == 201:
             created += 1
-        elif status != 409:  # 409: already there (a REDIS/table reused), fine
+        elif status != 409:  # 409: the product exists already, fine
             raise RuntimeError(f"seeding {product['productId']} failed: {result!r}")
     return created

@@ -83,8 +83,18 @@ class LocalStack:
         self.stack_file.unlink(missing_ok=True)
         # Bind the API port first: a port in use fails in a second, not after every start.
         api = ApiFront(self._invoke)
-        self.front = FrontServer(api, host=options.host, port=options.port)
+        try:
+            self.front = FrontServer(api, host=options.host, port=options.port)
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot listen on {options.host}:{options.port} ({exc.strerror}): "
+                "set PORT or --port to a free port"
+            ) from None
         api_port = self.front.server_port
+        if options.host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning(
+                "listening on %s: the write routes have no authorization locally", options.host
+            )
 
         # Ports and URLs first, so the functions' cold starts (the slowest part) overlap
         # with starting redis-server and moto: handlers connect lazily, on first use.

@@ -148,6 +148,8 @@ def test_bad_input_is_a_4xx_naming_the_field(stack: StackProcess) -> None:
     assert not_json.status == 415
     too_big = stack.request("POST", "/products", body=b"{" + b" " * 17000 + b"}")
     assert too_big.status == 413
+    beyond_gateway = stack.request("POST", "/products", body=b"x" * (10 * 1024 * 1024 + 1))
+    assert beyond_gateway.status == 413
     wrong_method = stack.request("PATCH", "/products/abc")
     assert wrong_method.status == 405 and "GET" in wrong_method.headers["Allow"]
 
