@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from local_stack.processes import supervised_child
+from local_stack.processes import supervised_worker
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no state shared with us
 
@@ -175,7 +175,7 @@ class LambdaWorker:
 
 def _serve(conn: Connection, spec: FunctionSpec, log_path: str) -> None:
     """Worker process main: set up like a Lambda environment, import, then serve forever."""
-    supervised_child()
+    supervised_worker()
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)

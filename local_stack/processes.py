@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import multiprocessing
+import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 
@@ -22,12 +25,12 @@ def free_port() -> int:
 
 
 def supervised_child() -> None:
-    """Set up a child of the supervisor: it stops when told, or when the supervisor dies.
+    """`preexec_fn` of a subprocess: it stops when told, or when the supervisor dies.
 
     Ctrl-C in a terminal reaches the whole foreground process group: children ignore SIGINT so
     that the supervisor stops them in order. On Linux, prctl(PDEATHSIG) sends SIGTERM when the
-    supervisor dies, so no orphan survives even a kill -9. Used as `preexec_fn` for
-    subprocesses and called first thing in worker processes.
+    supervisor dies, so no orphan survives even a kill -9. PDEATHSIG follows the *thread* that
+    started the child: start such subprocesses from the main thread only.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if not sys.platform.startswith("linux"):
@@ -35,6 +38,25 @@ def supervised_child() -> None:
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def supervised_worker() -> None:
+    """First call in a multiprocessing worker: ignore Ctrl-C, exit when the supervisor exits.
+
+    Workers may be (re)started from any thread (a request thread replaces a timed-out one),
+    so PDEATHSIG would fire when that thread ends. A watcher thread waits on the parent
+    process's sentinel instead, and ends this process even when a handler is stuck.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def exit_with_parent() -> None:
+        parent.join()
+        os._exit(1)
+
+    threading.Thread(target=exit_with_parent, name="parent-watch", daemon=True).start()
 
 
 def wait_until(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -142,3 +143,27 @@ def test_stopped_worker_refuses_invocations(tmp_path: Path) -> None:
         worker.invoke({})
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # type: ignore[arg-type]
+
+
+def test_replacement_started_by_a_short_lived_thread_outlives_that_thread(
+    tmp_path: Path, workers: list[LambdaWorker]
+) -> None:
+    # HTTP request threads replace crashed workers; the new worker must not die with them.
+    worker = _worker(tmp_path, "crash_first_time")
+    workers.append(worker)
+    marker = str(tmp_path / "crashed-once")
+    outcome: list[BaseException] = []
+
+    def invoke_in_thread() -> None:
+        try:
+            worker.invoke({"marker": marker})
+        except InvocationError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=invoke_in_thread)
+    thread.start()
+    thread.join()
+
+    assert len(outcome) == 1  # the first call crashed the first environment
+    replacement = worker.pid
+    assert worker.invoke({"marker": marker}) == {"pid": replacement}

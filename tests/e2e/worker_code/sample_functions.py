@@ -36,3 +36,11 @@ def crash(event: dict[str, Any], context: Any) -> None:
 
 def unserialisable(event: dict[str, Any], context: Any) -> object:
     return {"value": object()}
+
+
+def crash_first_time(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    marker = event["marker"]
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os._exit(3)
+    return {"pid": os.getpid()}
