@@ -266,7 +266,8 @@ def test_redis_outage_bypasses_without_5xx_and_recovers_without_restart(
     stack_redis.stop()
     try:
         during = [stack.request("GET", f"/products/{pid}") for pid in ids]
-        during += [stack.request("GET", "/products?category=kitchen&limit=3")]
+        fresh_category = _new_id("outage")  # a list no worker has in L1
+        during += [stack.request("GET", f"/products?category={fresh_category}&limit=3")]
         write_id = _new_id("outage-write")
         during += [stack.request("POST", "/products", body=_product(write_id))]
         during += [stack.request("GET", f"/products/{write_id}")]
