@@ -43,3 +43,14 @@ def decode(raw: bytes) -> Envelope:
         raise ValueError("envelope without a header line")
     version, fresh_until, etag = head.split(b"|", 2)
     return Envelope(int(version), int(fresh_until), etag.decode(), body)
+
+
+def decode_or_none(raw: bytes | None) -> Envelope | None:
+    """`decode`, with a missing or unreadable value (e.g. written by a foreign client) as None:
+    the caches then treat it as a miss and overwrite it, instead of failing the request."""
+    if raw is None:
+        return None
+    try:
+        return decode(raw)
+    except ValueError:
+        return None

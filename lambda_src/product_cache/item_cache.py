@@ -101,10 +101,9 @@ class ItemCache:
     def _read_l2(self, product_id: str, l2: L2Store) -> CachedRead:
         keys = item_keys(product_id)
         started = time.perf_counter()
-        raw = l2.get(keys.value)
+        cached = envelope.decode_or_none(l2.get(keys.value))
         telemetry.latency(telemetry.L2_LATENCY, (time.perf_counter() - started) * 1e3)
-        if raw is not None:
-            cached = envelope.decode(raw)
+        if cached is not None:
             now_ms = self._now_ms()
             fresh = now_ms < cached.fresh_until_ms
             if fresh and not self._refresh_early(cached.fresh_until_ms, now_ms):
@@ -139,11 +138,14 @@ class ItemCache:
         keys = item_keys(product_id)
         token = secrets.token_hex(8)
         lease = l2.lease(keys, token, self.lease_ms)
-        if lease.value is not None:  # filled between our GET and the lease script
-            cached = envelope.decode(lease.value)
+        cached = envelope.decode_or_none(lease.value)
+        if cached is not None:  # filled between our GET and the lease script
             if self._now_ms() < cached.fresh_until_ms:
                 self._remember_envelope(product_id, cached)
                 return self._from_envelope(cached, HIT_L2)
+            if not lease.acquired:  # someone is refreshing it: serve it stale meanwhile
+                telemetry.count(telemetry.STALE_SERVED)
+                return self._from_envelope(cached, STALE)
         if not lease.acquired:
             waited = self._wait_for_fill(product_id, l2)
             if waited is not None:
@@ -163,9 +165,8 @@ class ItemCache:
             self._sleep(pause)
             waited += pause
             delay = min(delay * 2, 0.05)
-            raw = l2.get(key)
-            if raw is not None:
-                cached = envelope.decode(raw)
+            cached = envelope.decode_or_none(l2.get(key))
+            if cached is not None:
                 self._remember_envelope(product_id, cached)
                 telemetry.count(telemetry.L2_HIT)
                 return self._from_envelope(cached, HIT_L2)

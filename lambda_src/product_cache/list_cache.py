@@ -103,12 +103,11 @@ class ListCache:
             body = self._query(category, limit, start_key)
             return CachedRead(body, etag_of(body), None, BYPASS)
         now_ms = int(self._clock() * 1000)
-        if raw is not None:
-            cached = envelope.decode(raw)
-            if now_ms < cached.fresh_until_ms:
-                telemetry.count(telemetry.L2_HIT)
-                self._remember(l1_key, cached.body, (cached.fresh_until_ms - now_ms) / 1000.0)
-                return CachedRead(cached.body, cached.etag, None, HIT_L2)
+        cached = envelope.decode_or_none(raw)
+        if cached is not None and now_ms < cached.fresh_until_ms:
+            telemetry.count(telemetry.L2_HIT)
+            self._remember(l1_key, cached.body, (cached.fresh_until_ms - now_ms) / 1000.0)
+            return CachedRead(cached.body, cached.etag, None, HIT_L2)
         telemetry.count(telemetry.L2_MISS)
         body = self._query(category, limit, start_key)
         etag = etag_of(body)

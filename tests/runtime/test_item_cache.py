@@ -132,3 +132,24 @@ def test_table_name_from_config_is_used(make_runtime, counting_dynamo):
     runtime = make_runtime()
     runtime.items.read("p8")
     assert counting_dynamo.reads[0]["TableName"] == TABLE
+
+
+def test_unreadable_l2_value_is_a_miss_and_gets_replaced(make_runtime, counting_dynamo, redis_url):
+    put_product(counting_dynamo, "p9", 2)
+    client = redis.Redis.from_url(redis_url)
+    client.set("pc:{p:p9}:v", b"garbage without a header")
+    runtime = make_runtime()
+    result = runtime.items.read("p9")
+    assert (result.x_cache, result.version) == ("MISS", 2)
+    assert envelope.decode(client.get("pc:{p:p9}:v")).version == 2
+
+
+def test_waiter_serves_stale_when_a_refresh_is_under_way(make_runtime, counting_dynamo, clock):
+    put_product(counting_dynamo, "p10", 1)
+    make_runtime().items.read("p10")
+    clock.advance(3600 + 5)  # stale, inside SWR
+    other = make_runtime()
+    assert other.l2.lease(item_keys("p10"), "someone-else", 5000).acquired
+    result = other.items.read("p10")
+    assert (result.x_cache, result.version) == ("STALE", 1)
+    assert len(counting_dynamo.reads) == 1
