@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from aws_cdk import Duration
 
@@ -122,8 +123,10 @@ class LocalStack:
         if self.redis is not None:
             self.redis.start()
         elif not ping(redis_url):
-            log.warning("REDIS_URL %s does not answer yet: requests will bypass L2", redis_url)
-        log.info("redis at %s", redis_url)
+            log.warning(
+                "REDIS_URL %s does not answer yet: requests will bypass L2", _redacted(redis_url)
+            )
+        log.info("redis at %s", _redacted(redis_url))
         self.emulator.start()
         stream_arn = self.emulator.create_product_table(options.table_name)
         log.info(
@@ -151,7 +154,7 @@ class LocalStack:
             log.info("seeded %d products in %.1f s", created, time.monotonic() - started)
 
         self.info = {
-            "api_url": f"http://{options.host}:{api_port}",
+            "api_url": f"http://{_client_host(options.host)}:{api_port}",
             "dynamodb_endpoint": self.emulator.endpoint,
             "table_name": options.table_name,
             "region": options.region,
@@ -159,6 +162,7 @@ class LocalStack:
             "stream_arn": stream_arn,
             "dead_letter_file": str(self.state_dir / DEAD_LETTER_FILE),
             "pid": os.getpid(),
+            # At start: a worker replaced after a timeout or crash gets a new pid.
             "worker_pids": {name: worker.pid for name, worker in self.workers.items()},
             "routes": _route_summaries(policies, options.stream_lag_seconds),
         }
@@ -203,6 +207,20 @@ class LocalStack:
             self.redis = None
             lap("redis")
         log.info("stopped (cumulative: %s)", ", ".join(timings))
+
+
+def _redacted(url: str) -> str:
+    """`url` without its password, for logs."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _client_host(bind_host: str) -> str:
+    """The host a client on this machine uses for `bind_host` (a wildcard is not one)."""
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host  # noqa: S104
 
 
 def _route_summaries(

@@ -65,3 +65,10 @@ def test_port_in_use_fails_fast_with_a_clear_message(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "PORT" in result.stderr
     assert not (tmp_path / "state" / "stack.json").exists()
+
+
+def test_redis_passwords_stay_out_of_the_log() -> None:
+    from local_stack.stack import _redacted
+
+    assert _redacted("redis://app:s3cret@127.0.0.1:6379/0") == "redis://app:***@127.0.0.1:6379/0"
+    assert _redacted("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
