@@ -37,6 +37,7 @@ NAMESPACE = "AWS/ElastiCache"
 RUNTIME_COMMANDS: tuple[str, ...] = (
     # data: envelopes, tombstones, leases, list generations
     "get",
+    "getrange",
     "mget",
     "set",
     "del",
@@ -47,6 +48,7 @@ RUNTIME_COMMANDS: tuple[str, ...] = (
     "pexpire",
     "pttl",
     "hget",
+    "hincrby",
     "hmget",
     "hgetall",
     "hset",
@@ -63,7 +65,8 @@ RUNTIME_COMMANDS: tuple[str, ...] = (
     "cluster|shards",
     "client|setinfo",
 )
-"""The commands the cache runtime needs (lambda_src/product_cache)."""
+"""The commands the cache runtime needs (lambda_src/product_cache, its Lua scripts included:
+ACLs apply inside scripts too). tests/constructs/test_valkey_cache.py checks both."""
 
 KEY_PATTERN = "pc:*"
 """Every key the runtime writes starts with `pc:` (docs/architecture.md, L2 key layout)."""

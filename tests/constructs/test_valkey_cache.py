@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+import redis
 from aws_cdk import assertions
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from helpers import new_function, new_stack, new_vpc, synth_app
 
-from cache_constructs.valkey_cache import DEFAULT_ACCESS_STRING, ValkeyCache
+from cache_constructs.valkey_cache import DEFAULT_ACCESS_STRING, RUNTIME_COMMANDS, ValkeyCache
 
 Match = assertions.Match
 
@@ -663,3 +667,124 @@ def test_unresolved_tokens_are_not_validated() -> None:
         "AWS::ElastiCache::ReplicationGroup",
         {"CacheNodeType": {"Ref": "NodeType"}, "NumNodeGroups": {"Ref": "Shards"}},
     )
+
+
+# --- the access string against a real server ----------------------------------------------
+
+LUA_DIR = Path(__file__).resolve().parents[2] / "lambda_src" / "product_cache"
+# Valkey 7.2+ (ElastiCache's minimum) knows these; this machine's Redis 7.0 does not.
+NEWER_THAN_REDIS_7_0 = {"client|setinfo"}
+KEY, HASH = "pc:{p:1}:v", "pc:{p:1}:t"
+SAMPLE_ARGS: dict[str, list[object]] = {
+    "get": [KEY],
+    "getrange": [KEY, 0, 1],
+    "mget": [KEY],
+    "set": [KEY, "v"],
+    "del": [KEY],
+    "unlink": [KEY],
+    "exists": [KEY],
+    "incr": ["pc:{c:books}:g"],
+    "expire": [KEY, 1],
+    "pexpire": [KEY, 1000],
+    "pttl": [KEY],
+    "hget": [HASH, "v"],
+    "hincrby": [HASH, "e", 1],
+    "hmget": [HASH, "v", "e"],
+    "hgetall": [HASH],
+    "hset": [HASH, "v", 1],
+    "eval": ["return 1", 0],
+    "evalsha": ["0" * 40, 0],
+    "script|load": ["return 1"],
+    "script|exists": ["0" * 40],
+    "ping": [],
+    "readonly": [],
+    "command": [],
+    "cluster|slots": [],
+    "cluster|shards": [],
+}
+
+
+def _lua_commands() -> set[str]:
+    commands: set[str] = set()
+    for script in LUA_DIR.glob("*.lua"):
+        text = script.read_text(encoding="utf-8")
+        commands |= {c.lower() for c in re.findall(r"redis\.p?call\(\s*['\"](\w+)", text)}
+    return commands
+
+
+def test_access_string_covers_every_command_of_the_runtime_scripts() -> None:
+    commands = _lua_commands()
+    assert commands, "the runtime's Lua scripts were not found"
+    assert commands <= set(RUNTIME_COMMANDS), commands - set(RUNTIME_COMMANDS)
+    assert set(SAMPLE_ARGS) | NEWER_THAN_REDIS_7_0 == set(RUNTIME_COMMANDS)
+
+
+@pytest.fixture
+def app_user(own_redis: Any) -> Iterator[tuple[redis.Redis, redis.Redis]]:
+    """(admin, app) clients: `app` logs in with the default access string."""
+    words = [w for w in DEFAULT_ACCESS_STRING.split() if w.lstrip("+") not in NEWER_THAN_REDIS_7_0]
+    admin = redis.Redis(host="127.0.0.1", port=own_redis.port)
+    admin.execute_command("ACL", "SETUSER", "app", ">app-password", *words)
+    app = redis.Redis(
+        host="127.0.0.1", port=own_redis.port, username="app", password="app-password"
+    )
+    yield admin, app
+    app.close()
+    admin.close()
+
+
+def _dry_run(admin: redis.Redis, command: str, *args: object) -> str:
+    reply = admin.execute_command("ACL", "DRYRUN", "app", *command.split("|"), *args)
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
+def test_access_string_allows_the_runtime_commands_on_its_keys(app_user: Any) -> None:
+    admin, _ = app_user
+    for command, args in SAMPLE_ARGS.items():
+        assert _dry_run(admin, command, *args) == "OK", command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["GET", "other:key"],
+        ["SET", "session:1", "x"],
+        ["FLUSHALL"],
+        ["KEYS", "*"],
+        ["CONFIG", "GET", "*"],
+        ["DEBUG", "SLEEP", "0"],
+        ["ACL", "LIST"],
+        ["SCRIPT", "FLUSH"],
+        ["CLIENT", "KILL", "ID", "1"],
+        ["SHUTDOWN"],
+        ["MONITOR"],
+    ],
+)
+def test_access_string_denies_other_keys_and_dangerous_commands(
+    app_user: Any, command: list[str]
+) -> None:
+    admin, _ = app_user
+    assert _dry_run(admin, *command).startswith("This user has no permissions")
+
+
+def test_scripts_run_as_the_app_user_only_on_runtime_keys(app_user: Any) -> None:
+    _, app = app_user
+    app.set(KEY, "hello")
+    # register_script: EVALSHA, then SCRIPT LOAD on NOSCRIPT, as the runtime does.
+    read = app.register_script("return redis.call('GETRANGE', KEYS[1], 0, 1)")
+    assert read(keys=[KEY]) == b"he"
+    bump = app.register_script("return redis.call('HINCRBY', KEYS[1], 'e', 1)")
+    assert bump(keys=[HASH]) == 1
+    with pytest.raises(redis.exceptions.ResponseError, match=r"(?i)permission"):
+        read(keys=["other:key"])
+
+
+def test_the_switched_off_default_user_cannot_be_used(own_redis: Any) -> None:
+    admin = redis.Redis(host="127.0.0.1", port=own_redis.port)
+    # What the DefaultUser resource asks ElastiCache for: no password, "off -@all".
+    admin.execute_command("ACL", "SETUSER", "default", "reset", "off", "nopass", "-@all")
+    anonymous = redis.Redis(host="127.0.0.1", port=own_redis.port)
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        anonymous.ping()
+    anonymous.close()
+    admin.close()
