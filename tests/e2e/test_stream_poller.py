@@ -14,7 +14,11 @@ from typing import Any
 
 import pytest
 
-from cache_constructs.product_table_schema import item_key
+from cache_constructs.product_table_schema import (
+    create_table_kwargs,
+    item_key,
+    ttl_specification,
+)
 from local_stack.dead_letter import DeadLetterFile
 from local_stack.dynamodb_emulator import DynamoDBEmulator
 from local_stack.lambda_worker import InvocationError
@@ -187,3 +191,21 @@ def test_settings_are_validated() -> None:
         EventSourceSettings(batch_size=0)
     with pytest.raises(ValueError, match="max_retries"):
         EventSourceSettings(max_retries=-1)
+
+
+def test_table_is_built_from_the_construct_schema(
+    emulator: DynamoDBEmulator, stream_arn: str
+) -> None:
+    expected = create_table_kwargs(TABLE)
+    table = emulator.client().describe_table(TableName=TABLE)["Table"]
+
+    assert table["KeySchema"] == expected["KeySchema"]
+    assert table["StreamSpecification"] == expected["StreamSpecification"]
+    [index] = table["GlobalSecondaryIndexes"]
+    [expected_index] = expected["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == expected_index["IndexName"]
+    assert index["KeySchema"] == expected_index["KeySchema"]
+    assert index["Projection"] == expected_index["Projection"]
+    ttl = emulator.client().describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == ttl_specification()["AttributeName"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED"
