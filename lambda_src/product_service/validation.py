@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from product_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
@@ -207,12 +207,10 @@ def _text(body: Mapping[str, Any], field: str, max_chars: int, *, min_chars: int
 
 def _price(value: object) -> int | Decimal:
     # bool is an int subclass: `true` is not a price.
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise BadRequest("price must be a number")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:  # pragma: no cover - ints and parsed decimals always convert
-        raise BadRequest("price must be a number") from None
+    # A float (from a caller that parsed JSON itself) is taken at its shortest repr.
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if not amount.is_finite() or amount < 0:
         raise BadRequest("price must be a number >= 0")
     if amount > MAX_PRICE:

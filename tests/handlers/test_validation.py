@@ -41,6 +41,8 @@ def test_product_id_accepts_the_whole_alphabet() -> None:
         ({"price": True}, "price"),
         ({"price": "12"}, "price"),
         ({"price": -1}, "price"),
+        ({"price": float("inf")}, "price"),
+        ({"price": float("nan")}, "price"),
         ({"price": Decimal("-0.01")}, "price"),
         ({"price": Decimal("1e13")}, "price"),
         ({"price": Decimal("0.00000000001")}, "price"),
@@ -84,6 +86,7 @@ def test_valid_body_is_normalised() -> None:
     assert parsed.featured is True
     assert parsed.expected_version == 3
     assert validate_product_body(body(price=Decimal("7.0")), path_id=None).price == 7
+    assert validate_product_body(body(price=0.1), path_id=None).price == Decimal("0.1")
 
 
 @pytest.mark.parametrize(
