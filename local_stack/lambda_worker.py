@@ -183,6 +183,7 @@ def _serve(conn: Connection, spec: FunctionSpec, log_path: str) -> None:
         stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     os.environ.update(spec.environment)
     sys.path.insert(0, str(spec.code_root))
+    init_started = time.perf_counter()
     try:
         module_name, _, function_name = spec.handler.rpartition(".")
         handler = getattr(importlib.import_module(module_name), function_name)
@@ -190,6 +191,8 @@ def _serve(conn: Connection, spec: FunctionSpec, log_path: str) -> None:
         traceback.print_exc()
         conn.send(("init_error", f"{exc.__class__.__name__}: {exc}"))
         return
+    init_ms = (time.perf_counter() - init_started) * 1000
+    print(f"INIT_REPORT Init Duration: {init_ms:.2f} ms Phase: init Status: success")
     conn.send(("ready", None))
     while True:
         try:

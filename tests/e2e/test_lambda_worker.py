@@ -61,6 +61,7 @@ def test_request_id_reaches_the_context_and_the_log(
 
     assert worker.invoke({}, request_id="req-123")["request_id"] == "req-123"
     log = (tmp_path / "count.log").read_text()
+    assert "INIT_REPORT Init Duration:" in log
     assert "START RequestId: req-123" in log
     assert "REPORT RequestId: req-123" in log
 
