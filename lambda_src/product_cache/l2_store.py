@@ -89,6 +89,12 @@ class L2Store:
                 "L2 call failed", extra={"error": repr(exc), "breaker": self.breaker.state}
             )
             raise CacheUnavailable(str(exc)) from exc
+        except Exception as exc:
+            # Anything else on the way to Valkey (e.g. no AWS credentials to sign an IAM
+            # token) is still a cache failure: the cache is optional, the request is not.
+            self.breaker.record_failure()
+            logger.exception("L2 call failed unexpectedly", extra={"breaker": self.breaker.state})
+            raise CacheUnavailable(repr(exc)) from exc
         self.breaker.record_success()
         return result
 

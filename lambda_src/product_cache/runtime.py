@@ -72,6 +72,8 @@ def build_runtime(
     early refresh; `sleep` the lease wait. All default to the real ones.
     """
     now = clock or time.time
+    # Breakers measure intervals: a monotonic clock unless a test injects one.
+    interval_clock = clock or time.monotonic
     rng = rng or random.Random()
     l2: L2Store | None = None
     if redis_client is not None or config.redis is not None:
@@ -79,7 +81,7 @@ def build_runtime(
             "l2",
             failure_threshold=REDIS_FAILURE_THRESHOLD,
             cooldown_seconds=REDIS_COOLDOWN_SECONDS,
-            clock=now,
+            clock=interval_clock,
         )
         if redis_client is not None:
             client = redis_client
@@ -100,7 +102,7 @@ def build_runtime(
             "dax",
             failure_threshold=DAX_FAILURE_THRESHOLD,
             cooldown_seconds=DAX_COOLDOWN_SECONDS,
-            clock=now,
+            clock=interval_clock,
         ),
         use_dax_for_reads=config.policy.uses("dax"),
     )

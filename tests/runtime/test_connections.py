@@ -133,3 +133,23 @@ def test_iam_settings_use_the_credential_provider():
         "eu-west-1",
         True,
     )
+
+
+def test_iam_credentials_failure_degrades_to_bypass(redis_url, counting_dynamo, clock):
+    """No AWS credentials to sign the token: the read is served from the origin."""
+
+    def no_credentials():
+        raise RuntimeError("no AWS credentials found")
+
+    provider = ElastiCacheIAMProvider(
+        user="u", cache_name="c", region="eu-west-1", credentials=no_credentials
+    )
+    client = redis.Redis.from_url(redis_url, credential_provider=provider)
+    runtime = build_runtime(
+        load_config(base_env(REDIS_URL=redis_url)),
+        redis_client=client,
+        dynamodb_client=counting_dynamo,
+        clock=clock,
+    )
+    put_product(counting_dynamo, "iam-x", 1)
+    assert runtime.items.read("iam-x").x_cache == "BYPASS"
