@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 
-def _load_table_schema() -> ModuleType:
-    # By path: importing the cache_constructs package would start the CDK (jsii, node) for
-    # every handler test; the schema module itself is pure Python.
-    path = Path(__file__).resolve().parents[2] / "cache_constructs" / "product_table_schema.py"
-    spec = importlib.util.spec_from_file_location("product_table_schema", path)
+def load_pure_module(name: str) -> ModuleType:
+    """A pure-Python module of cache_constructs, loaded by path.
+
+    Importing the cache_constructs package would start the CDK (jsii, node) for every
+    handler test; the shared definition modules themselves import nothing of it.
+    """
+    path = Path(__file__).resolve().parents[2] / "cache_constructs" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_pure_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
-table_schema = _load_table_schema()
+table_schema = load_pure_module("product_table_schema")
 TABLE = "products"
 REGION = "eu-west-1"
 POLICY = {
