@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jsii
@@ -19,6 +19,8 @@ from aws_cdk import (
     Acknowledgment,
     CfnResource,
     Duration,
+    IStableAnyProducer,
+    Lazy,
     RemovalPolicy,
     Stack,
     Validations,
@@ -321,18 +323,9 @@ class CachedRestApi(Construct):
             parameters={
                 "restApiId": self.api.rest_api_id,
                 "stageName": self.stage.stage_name,
-                "patchOperations": [
-                    {
-                        "op": "replace",
-                        "path": "/*/*/caching/requireAuthorizationForCacheControl",
-                        "value": "true",
-                    },
-                    {
-                        "op": "replace",
-                        "path": "/*/*/caching/unauthorizedCacheControlHeaderStrategy",
-                        "value": "FAIL_WITH_403",
-                    },
-                ],
+                # Every method with its own settings entry needs the flags too: it does not
+                # inherit them from "*/*". Rendered at synth, after the routes are added.
+                "patchOperations": Lazy.any(_AnyProducer(self._cache_control_patch_operations)),
             },
             physical_resource_id=cr.PhysicalResourceId.of(
                 f"{self.api.rest_api_id}-{self.stage_name}-cache-control"
@@ -579,6 +572,28 @@ class CachedRestApi(Construct):
         )
         return [wide, *({**inherited, **route} for route in routes)]
 
+    def _cache_control_patch_operations(self) -> list[dict[str, str]]:
+        """UpdateStage operations: authorized `Cache-Control: max-age=0` only, else 403."""
+        paths = ["/*/*"] + [
+            f"/{_escape_path(route['_path']).lstrip('/')}/{route['HttpMethod']}"
+            for route in self._route_settings
+        ]
+        operations = []
+        for path in paths:
+            operations += [
+                {
+                    "op": "replace",
+                    "path": f"{path}/caching/requireAuthorizationForCacheControl",
+                    "value": "true",
+                },
+                {
+                    "op": "replace",
+                    "path": f"{path}/caching/unauthorizedCacheControlHeaderStrategy",
+                    "value": "FAIL_WITH_403",
+                },
+            ]
+        return operations
+
     def _apply_method_settings(self) -> None:
         # Routes arrive after the stage exists, so the stage's settings are rewritten as each
         # route is added (typed, so cdk-nag and the template see the same values).
@@ -628,6 +643,17 @@ class CachedRestApi(Construct):
 
 _CUSTOM_RESOURCE_PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 """The construct id of the singleton function behind every AwsCustomResource in a stack."""
+
+
+@jsii.implements(IStableAnyProducer)
+class _AnyProducer:
+    """Adapts a Python callable to a CDK lazy value (computed at synth time)."""
+
+    def __init__(self, produce: Callable[[], Any]) -> None:
+        self._produce = produce
+
+    def produce(self) -> Any:
+        return self._produce()
 
 
 @jsii.implements(IValidation)

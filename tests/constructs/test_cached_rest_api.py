@@ -387,6 +387,12 @@ def test_custom_resource_requires_authorization_for_cache_control(
         assert "/*/*/caching/unauthorizedCacheControlHeaderStrategy" in rendered
         assert "FAIL_WITH_403" in rendered
     assert "Delete" not in props
+    # Each method with its own settings entry gets the flags too (they are not inherited).
+    rendered = json.dumps(props["Create"])
+    for path in ("/*/*", "/~1products/GET", "/~1products~1{id}/GET"):
+        assert f"{path}/caching/requireAuthorizationForCacheControl" in rendered
+        assert f"{path}/caching/unauthorizedCacheControlHeaderStrategy" in rendered
+    assert rendered.count("FAIL_WITH_403") == 3
     # It runs after the stage exists: it references it (CloudFormation orders on Ref).
     assert {"Ref": STAGE_ID} in props["Create"]["Fn::Join"][1]
     # ...and again whenever the deployment changes.
