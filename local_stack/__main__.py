@@ -32,7 +32,8 @@ class _StopRequested(BaseException):
 def parse_args(argv: list[str] | None = None) -> StackOptions:
     """Flags win over environment variables (PORT, REDIS_URL, LOCAL_STATE_DIR)."""
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    # A string default goes through `type` too: a bad PORT is an argparse error naming --port.
+    parser.add_argument("--port", type=int, default=os.environ.get("PORT", "8080"))
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
     parser.add_argument("--seed", type=int, default=0, help="load N sample products")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None)

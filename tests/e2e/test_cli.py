@@ -32,6 +32,15 @@ def test_flags_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert (options.port, options.seed, options.l1_ttl_seconds) == (0, 5, 2)
 
 
+def test_bad_port_variable_is_refused_naming_the_option(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(SystemExit):
+        parse_args([])
+    assert "--port" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "named"),
     [
