@@ -169,6 +169,8 @@ def render(results: dict[str, Any]) -> str:
                     ("p99 ms", "p99_ms"),
                     ("answered by (X-Cache)", "sources"),
                     ("L2 evictions", "evicted_keys"),
+                    ("Redis OOM refusals", "redis_oom_errors"),
+                    ("Redis keys at end", "redis_keys_at_end"),
                     ("L2 maxmemory bytes", "l2_maxmemory_bytes"),
                     ("read errors", "errors"),
                     ("write/invalidation errors", "write_errors"),

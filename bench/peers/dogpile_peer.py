@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 from dogpile.cache import make_region
-from dogpile.cache.api import NO_VALUE
 
 from bench.items import from_item, product_pk, to_item
 from bench.origin_client import dynamodb_client
@@ -70,8 +69,8 @@ class DogpilePeer:
     def stale_entry_ttl_ms(self, product_id: str) -> int | None:
         # dogpile serves a value until its creation time + expiration_time, then one caller
         # regenerates while the others still get it: that is how long an old value lives.
-        cached = self.region.backend.get(self.key(product_id))
-        if cached is NO_VALUE:
+        cached = self.region.get_value_metadata(self.key(product_id), ignore_expiration=True)
+        if cached is None:
             return None
         created = float(cached.metadata["ct"])
         remaining = created + self.settings.l2_ttl - time.time()

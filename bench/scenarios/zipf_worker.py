@@ -101,6 +101,8 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
             measured_reads += 1
     read_path_origin_reads = origin.total_reads() - reads_at_warmup - write_path_reads
     info = admin.info("stats")
+    memory = admin.info("memory")
+    errorstats = admin.info("errorstats")
     return {
         "reads": measured_reads,
         "origin_reads": read_path_origin_reads,
@@ -113,6 +115,12 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
         "l2_maxmemory_bytes": maxmemory,
         "l2_bytes_for_cache_size": per_entries,
         "evicted_keys": int(info.get("evicted_keys", 0)),
+        # Evidence when a peer degrades: Redis' own count of OOM refusals, what is left.
+        "redis_oom_errors": int(errorstats.get("errorstat_OOM", {}).get("count", 0)),
+        "redis_keys_at_end": int(admin.dbsize()),
+        "redis_used_memory_at_end": int(memory["used_memory"]),
+        "redis_lua_memory_at_end": int(memory.get("used_memory_vm_eval", 0)),
+        "redis_clients_memory_at_end": int(memory.get("mem_clients_normal", 0)),
     }
 
 
