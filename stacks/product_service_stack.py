@@ -90,7 +90,7 @@ class ProductServiceStack(Stack):
             valkey_cache_props=settings.valkey,
             enable_dax=settings.dax is not None,
             dax_cache_props=settings.dax,
-            rest_api_props=settings.api,
+            rest_api_props={"access_log_retention": retention, **settings.api},
             **settings.functions,
         )
         service = self.service
