@@ -7,6 +7,8 @@ import json
 
 import pytest
 from aws_cdk import Duration
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from cache_constructs.cache_policy import (
     LAYERS,
@@ -321,3 +323,78 @@ def test_no_store_excludes_client_and_api(layer: str) -> None:
         layers={"l2"}, no_store=True, client_ttl_seconds=0, api_ttl_seconds=0, **no_l1_dax
     )
     assert policy.cache_control == "no-store"
+
+
+# --- the contract with the runtime, and properties of every valid policy --------------------
+
+
+@pytest.mark.parametrize("name", GUIDE_CLASSES)
+def test_the_runtime_parses_every_named_policy(name: str) -> None:
+    from product_cache.config import parse_policy  # lambda_src is on sys.path (conftest)
+
+    policy = CachePolicy.named(name)
+    parsed = parse_policy(policy.to_runtime_json())
+    assert parsed.name == name
+    assert parsed.layers == policy.layers
+    assert parsed.cache_control == policy.cache_control
+    assert (parsed.l1_ttl, parsed.l2_ttl, parsed.dax_ttl, parsed.api_ttl) == (
+        policy.l1_ttl_seconds,
+        policy.l2_ttl_seconds,
+        policy.dax_ttl_seconds,
+        policy.api_ttl_seconds,
+    )
+
+
+@st.composite
+def policy_fields(draw: st.DrawFn) -> dict[str, object]:
+    """Fields that are mostly consistent (a TTL exactly for each listed layer), sometimes not."""
+    layers = draw(st.frozensets(st.sampled_from(LAYERS)))
+    fields: dict[str, object] = {"name": "prop", "layers": layers}
+    for layer, field in zip(LAYERS, TTL_FIELDS, strict=True):
+        upper = 4000 if layer == "api" else 100_000
+        listed = st.integers(1, upper) if layer in layers else st.just(0)
+        fields[field] = draw(
+            st.one_of(listed, st.integers(-1, upper)) if draw(st.booleans()) else listed
+        )
+    fields["swr_seconds"] = draw(st.integers(0, 1000))
+    fields["negative_ttl_seconds"] = draw(st.integers(0, 1000))
+    fields["jitter"] = draw(st.floats(min_value=-0.1, max_value=0.6, allow_nan=False))
+    fields["visibility"] = draw(st.sampled_from(["public", "private"]))
+    fields["no_store"] = draw(st.booleans())
+    return fields
+
+
+TTL_FIELDS = (
+    "client_ttl_seconds",
+    "api_ttl_seconds",
+    "l1_ttl_seconds",
+    "l2_ttl_seconds",
+    "dax_ttl_seconds",
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(fields=policy_fields())
+def test_any_accepted_policy_keeps_the_invariants(fields: dict[str, object]) -> None:
+    try:
+        policy = CachePolicy(**fields)  # type: ignore[arg-type]
+    except ValueError:
+        event("rejected")
+        return
+    event("accepted")
+    assert 0 <= policy.api_ttl_seconds <= 3600
+    assert 0 <= policy.jitter <= 0.5
+    for layer, field in zip(LAYERS, TTL_FIELDS, strict=True):
+        assert (layer in policy.layers) == (getattr(policy, field) > 0)
+    if {"l1", "l2"} <= policy.layers:
+        assert policy.l1_ttl_seconds <= policy.l2_ttl_seconds
+    if policy.visibility == "private":
+        assert not policy.layers & {"api", "l1"}
+        assert not policy.cache_control.startswith("public")
+    if policy.no_store:
+        assert policy.cache_control == "no-store"
+        assert not policy.layers & {"client", "api"}
+    payload = json.loads(policy.to_runtime_json())
+    assert payload["layers"] == policy.ordered_layers
+    lag = Duration.seconds(3)
+    assert policy.max_staleness(lag).to_seconds() >= policy.l1_ttl_seconds
