@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 FIELDS = ["productId", "name", "category", "price", "description", "featured", "version"]
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
