@@ -19,13 +19,24 @@ from runtime_helpers import REGION, TABLE, CountingDynamo, FakeClock, base_env
 from cache_constructs.product_table_schema import create_table_kwargs
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    """A moto DynamoDB client with the product table created from the shared schema."""
+@pytest.fixture(scope="module")
+def _moto_table() -> Iterator[Any]:
+    """One moto DynamoDB with the product table (from the shared schema) per test module:
+    creating a table with a GSI costs about a second, emptying it a few milliseconds. (Module
+    scope keeps the mock from outliving this directory's tests.)"""
     with mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(**create_table_kwargs(TABLE))
         yield client
+
+
+@pytest.fixture
+def dynamodb(_moto_table: Any) -> Any:
+    """The moto DynamoDB client, its product table emptied for this test."""
+    for page in _moto_table.get_paginator("scan").paginate(TableName=TABLE):
+        for item in page["Items"]:
+            _moto_table.delete_item(TableName=TABLE, Key={"PK": item["PK"], "SK": item["SK"]})
+    return _moto_table
 
 
 @pytest.fixture
