@@ -32,6 +32,16 @@ def test_pages_follow_the_cursor(runtime: Any, aws: Any, context: Any) -> None:
     assert (again.header("X-Cache"), again.body) == ("HIT-L1", first.body)
 
 
+def test_another_environment_hits_l2(install_runtime: Any, aws: Any, context: Any) -> None:
+    install_runtime()
+    seed(aws, "a")
+    first = list_page(context, category="home")
+    install_runtime()  # a new Lambda environment: empty L1, same Valkey
+    second = list_page(context, category="home")
+    assert (second.header("X-Cache"), second.body) == ("HIT-L2", first.body)
+    assert second.header("ETag") == first.header("ETag")
+
+
 def test_default_limit_and_304(runtime: Any, aws: Any, context: Any) -> None:
     seed(aws, "a")
     first = list_page(context, category="home")
