@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -68,6 +69,7 @@ ACCESS_LOG_FIELDS: dict[str, str] = {
 
 _PARAM_PREFIX = "method.request."
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _NAG_IAM_REASON = "IAM (SigV4) authorization: callers are AWS principals, not Cognito users"
 _SNAKE_CASE = {
     "HttpMethod": "http_method",
@@ -96,7 +98,7 @@ class CachedRestApi(Construct):
 
     :param rest_api_name: the API name. Default: the construct path.
     :param description: the API description.
-    :param stage_name: the stage. Default "prod".
+    :param stage_name: the stage (letters, digits, "-", "_"). Default "prod".
     :param cache_cluster_size: stage cache size in GB, one of `CACHE_CLUSTER_SIZES`.
         Default "0.5".
     :param throttling_rate_limit: steady requests per second for the stage, > 0. Default 100.
@@ -147,6 +149,10 @@ class CachedRestApi(Construct):
             require_int_range("web_acl_rate_limit", web_acl_rate_limit, 100, 2_000_000_000)
         if not web_acl_enabled and (web_acl_arn or web_acl_rate_limit is not None):
             raise ValueError("web_acl_arn and web_acl_rate_limit need web_acl_enabled=True")
+        if not is_unresolved(stage_name) and not _STAGE_NAME.match(stage_name):
+            raise ValueError(
+                f"stage_name must be 1..128 letters, digits, '-' or '_'; got {stage_name!r}"
+            )
         if logging_level == apigateway.MethodLoggingLevel.OFF:
             raise ValueError("logging_level must be ERROR or INFO: execution logs stay on")
         self.stage_name = stage_name

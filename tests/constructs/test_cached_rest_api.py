@@ -575,6 +575,8 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("props", "message"),
     [
+        ({"stage_name": "v 1"}, "stage_name must be 1..128 letters"),
+        ({"stage_name": ""}, "stage_name must be 1..128 letters"),
         ({"cache_cluster_size": "1"}, "cache_cluster_size must be one of '0.5', '1.6'"),
         ({"throttling_rate_limit": 0}, "throttling_rate_limit must be between"),
         ({"throttling_burst_limit": -1}, "throttling_burst_limit must be between 0 and 5000"),
