@@ -76,6 +76,9 @@ class DaxFallbackClient:
         self._origin = origin
 
     def __getattr__(self, operation: str) -> Callable[..., Any]:
+        if operation.startswith("_"):
+            raise AttributeError(operation)
+
         def call(**kwargs: Any) -> Any:
             return self._origin.call_with_fallback(operation, kwargs)
 

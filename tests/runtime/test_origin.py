@@ -123,6 +123,12 @@ def test_write_client_goes_through_dax_with_fallback(origin, dax, counting_dynam
     assert stored["version"] == {"N": "2"}
 
 
+def test_write_client_is_not_mistaken_for_other_protocols(origin):
+    client = origin.write_client()
+    assert not hasattr(client, "__deepcopy__")
+    assert callable(client.put_item)
+
+
 def test_write_client_passes_service_answers_through(origin, dax):
     dax.fail_with = conditional_failure()
     with pytest.raises(ClientError) as raised:
