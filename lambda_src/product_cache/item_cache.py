@@ -130,7 +130,13 @@ class ItemCache:
                 return self._from_envelope(cached, HIT_L2)
             telemetry.count(telemetry.STALE_SERVED)
             return self._from_envelope(cached, STALE)
-        fetched = self._fetch(product_id, stale_through=lease.stale_through)
+        try:
+            fetched = self._fetch(product_id, stale_through=lease.stale_through)
+        except Exception:
+            # The origin failed while we hold a value the policy still allows us to serve.
+            telemetry.logger.exception("origin read failed; serving the cached value")
+            telemetry.count(telemetry.STALE_SERVED)
+            return self._from_envelope(cached, HIT_L2 if fresh else STALE)
         self._fill(product_id, l2, fetched, epoch=lease.epoch, token=token)
         return self._result(fetched, MISS)
 

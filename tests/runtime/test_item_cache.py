@@ -153,3 +153,16 @@ def test_waiter_serves_stale_when_a_refresh_is_under_way(make_runtime, counting_
     result = other.items.read("p10")
     assert (result.x_cache, result.version) == ("STALE", 1)
     assert len(counting_dynamo.reads) == 1
+
+
+def test_origin_failure_during_refresh_serves_the_stale_value(make_runtime, counting_dynamo, clock):
+    put_product(counting_dynamo, "p11", 1)
+    make_runtime().items.read("p11")
+    clock.advance(3600 + 5)
+
+    def origin_down(request, response):
+        raise ConnectionError("DynamoDB unreachable")
+
+    counting_dynamo.on_get_item = origin_down
+    result = make_runtime().items.read("p11")
+    assert (result.x_cache, result.version) == ("STALE", 1)
