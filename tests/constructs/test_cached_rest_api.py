@@ -618,3 +618,15 @@ def test_unresolved_cache_size_is_not_validated() -> None:
     assert stage_properties(assertions.Template.from_stack(stack))["CacheClusterSize"] == {
         "Ref": "CacheSize"
     }
+
+
+def test_name_description_and_convenience_attributes() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api", rest_api_name="products", description="Product API")
+    api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
+    assertions.Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGateway::RestApi", {"Name": "products", "Description": "Product API"}
+    )
+    assert api.root.node.path == api.api.root.node.path
+    assert stack.resolve(api.rest_api_id) == {"Ref": REST_API_ID}
+    assert "execute-api" in json.dumps(stack.resolve(api.url))

@@ -423,3 +423,29 @@ def test_unresolved_tokens_are_not_validated() -> None:
         "AWS::DAX::Cluster",
         {"ReplicationFactor": {"Ref": "Nodes"}, "NodeType": {"Ref": "NodeType"}},
     )
+
+
+def test_vpc_subnets_select_where_the_cluster_lives() -> None:
+    stack = new_stack()
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            ec2.SubnetConfiguration(name="dax", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+    )
+    DaxCache(
+        stack,
+        "Dax",
+        vpc=vpc,
+        table=new_table(stack),
+        vpc_subnets=ec2.SubnetSelection(subnet_group_name="dax"),
+    )
+    (group,) = (
+        assertions.Template.from_stack(stack).find_resources("AWS::DAX::SubnetGroup").values()
+    )
+    refs = [s["Ref"] for s in group["Properties"]["SubnetIds"]]
+    assert len(refs) == 2 and all(r.startswith("VpcdaxSubnet") for r in refs)

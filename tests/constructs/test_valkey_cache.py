@@ -788,3 +788,36 @@ def test_the_switched_off_default_user_cannot_be_used(own_redis: Any) -> None:
         anonymous.ping()
     anonymous.close()
     admin.close()
+
+
+def _two_tier_vpc(stack: cdk.Stack) -> ec2.Vpc:
+    return ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            ec2.SubnetConfiguration(name="cache", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+    )
+
+
+def test_vpc_subnets_select_where_the_cache_lives() -> None:
+    stack = new_stack()
+    vpc = _two_tier_vpc(stack)
+    cache = ValkeyCache(
+        stack, "Cache", vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_group_name="cache")
+    )
+    (serverless,) = template(stack).find_resources("AWS::ElastiCache::ServerlessCache").values()
+    refs = [s["Ref"] for s in serverless["Properties"]["SubnetIds"]]
+    assert len(refs) == 2 and all(r.startswith("VpccacheSubnet") for r in refs)
+    assert len(cache.subnet_ids) == 2
+
+
+def test_engine_version_8_1() -> None:
+    stack, _ = build(mode="replication-group", engine_version="8.1")
+    template(stack).has_resource_properties(
+        "AWS::ElastiCache::ReplicationGroup",
+        {"EngineVersion": "8.1", "CacheParameterGroupName": "default.valkey8"},
+    )
