@@ -384,6 +384,8 @@ class CachedRestApi(Construct):
         request parameters AND on the integration. A route with an authorizer (or any
         authorization) is only cached when `identity_cache_key` (e.g.
         "method.request.header.Authorization") puts the caller's identity in the key.
+        The integration's own cache key parameters, if any, are replaced by these.
+        A policy without the "api" layer turns caching off for the method explicitly.
         """
         if http_method.upper() != "GET":
             raise ValueError(f"http_method must be 'GET' for a cached route; got {http_method!r}")
