@@ -59,6 +59,15 @@ LIST_HANDLER = "handlers.list_handler.handler"
 WRITE_HANDLER = "handlers.write_handler.handler"
 STREAM_HANDLER = "handlers.stream_handler.handler"
 
+_VALIDATION_ERRORS = ("BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY")
+#: API Gateway response type -> status and the error code of docs/architecture.md.
+_GATEWAY_ERRORS = (
+    (apigateway.ResponseType.BAD_REQUEST_PARAMETERS, "400", "bad_request"),
+    (apigateway.ResponseType.BAD_REQUEST_BODY, "400", "bad_request"),
+    (apigateway.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large"),
+    (apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE, "415", "unsupported_media_type"),
+)
+
 _REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY)
 
 
@@ -217,6 +226,8 @@ class CachedProductService(Construct):
         self.rest_api = CachedRestApi(self, "Api", **(rest_api_props or {}))
         #: API Gateway methods by ``"<METHOD> <path>"``.
         self.methods = self._add_routes()
+        #: Errors API Gateway answers itself, in the API's JSON error shape.
+        self.gateway_responses = self._add_gateway_responses()
         #: The handlers' EMF metrics (L1/L2 hits, latencies, ...) for dashboards and alarms.
         self.service_metrics = ServiceMetrics(namespace=metrics_namespace)
         #: The stream event source, its dead-letter queue and their metrics.
@@ -451,6 +462,26 @@ class CachedProductService(Construct):
                 )
             methods[f"{route.method} {route.path}"] = method
         return methods
+
+    def _add_gateway_responses(self) -> list[apigateway.GatewayResponse]:
+        """Requests API Gateway rejects (validator, size, media type) answer like the handlers:
+        ``{"error": "<code>", "message": "<text naming the field>"}``."""
+        responses = []
+        for type_, status, code in _GATEWAY_ERRORS:
+            # messageString comes quoted; the validation string does not (and may hold quotes).
+            message = '"$util.escapeJavaScript($context.error.validationErrorString)"'
+            if type_.response_type not in _VALIDATION_ERRORS:
+                message = "$context.error.messageString"
+            responses.append(
+                self.rest_api.api.add_gateway_response(
+                    f"GatewayResponse{type_.response_type}",
+                    type=type_,
+                    status_code=status,
+                    response_headers={"Content-Type": "'application/json'"},
+                    templates={"application/json": f'{{"error": "{code}", "message": {message}}}'},
+                )
+            )
+        return responses
 
     def _acknowledge_function_role(self, function: lambda_.Function) -> None:
         """Explain the two findings every VPC function with X-Ray tracing has."""

@@ -462,3 +462,33 @@ def test_rest_api_props_are_passed_through() -> None:
     (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["StageName"] == "v1"
     assert {s["ThrottlingRateLimit"] for s in stage["Properties"]["MethodSettings"]} == {7}
+
+
+def test_gateway_errors_use_the_api_error_shape(default: Any) -> None:
+    service, template = default
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in _resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {
+        "BAD_REQUEST_PARAMETERS",
+        "BAD_REQUEST_BODY",
+        "REQUEST_TOO_LARGE",
+        "UNSUPPORTED_MEDIA_TYPE",
+    }
+    assert responses["REQUEST_TOO_LARGE"]["StatusCode"] == "413"
+    assert responses["UNSUPPORTED_MEDIA_TYPE"]["StatusCode"] == "415"
+    assert len(service.gateway_responses) == 4
+    for response in responses.values():
+        template_text = response["ResponseTemplates"]["application/json"]
+        # Render the mapping template the way API Gateway would, with a message holding quotes.
+        rendered = template_text.replace(
+            "$util.escapeJavaScript($context.error.validationErrorString)",
+            'missing \\\\"category\\\\"'.replace("\\\\", "\\"),
+        ).replace("$context.error.messageString", '"Request Too Long"')
+        body = json.loads(rendered)
+        assert set(body) == {"error", "message"}
+        assert body["error"] in {"bad_request", "payload_too_large", "unsupported_media_type"}
+        assert response["ResponseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/json'"
+        }
