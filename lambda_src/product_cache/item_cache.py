@@ -135,8 +135,10 @@ class ItemCache:
         except Exception:
             # The origin failed while we hold a value the policy still allows us to serve.
             telemetry.logger.exception("origin read failed; serving the cached value")
+            if fresh:
+                return self._from_envelope(cached, HIT_L2)
             telemetry.count(telemetry.STALE_SERVED)
-            return self._from_envelope(cached, HIT_L2 if fresh else STALE)
+            return self._from_envelope(cached, STALE)
         self._fill(product_id, l2, fetched, epoch=lease.epoch, token=token)
         return self._result(fetched, MISS)
 
@@ -172,9 +174,8 @@ class ItemCache:
             waited += pause
             delay = min(delay * 2, 0.05)
             cached = envelope.decode_or_none(l2.get(key))
-            if cached is not None:
+            if cached is not None:  # counted as LeaseWait (its first GET was the L2Miss)
                 self._remember_envelope(product_id, cached)
-                telemetry.count(telemetry.L2_HIT)
                 return self._from_envelope(cached, HIT_L2)
         return None
 
