@@ -1,12 +1,17 @@
--- Write-through of committed version V; always bumps the epoch so that fills which read the
--- origin before this write are refused.
+-- Write-through of committed version V. Committing V makes every older version stale, so
+-- tombstone.v becomes at least V - 1 (a late write-through of an older version, or a lagging
+-- DAX/eventually consistent read of one, can then never land even if V's entry is evicted),
+-- and the epoch is bumped so that fills which read the origin before this write are refused.
 -- KEYS: 1 value, 2 tombstone
 -- ARGV: 1 V, 2 envelope, 3 ttl (ms), 4 tombstone ttl (ms)
 -- Returns 1 landed, -1 refused: V <= tombstone.v, -2 refused: V <= the cached version
+local v = tonumber(ARGV[1])
 local stale_through = tonumber(redis.call('HGET', KEYS[2], 'v') or '-1')
+if v - 1 > stale_through then
+  redis.call('HSET', KEYS[2], 'v', v - 1)
+end
 redis.call('HINCRBY', KEYS[2], 'e', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-local v = tonumber(ARGV[1])
 if v <= stale_through then
   return -1
 end

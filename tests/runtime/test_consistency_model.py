@@ -162,6 +162,16 @@ ACTIONS = st.one_of(
         ("reader_fills", 0),
     ]
 )
+# a late write-through of v2 after v3's entry was written through and then evicted
+@example(
+    actions=[
+        ("write",),
+        ("write",),
+        ("deliver_write_through", 1),
+        ("evict",),
+        ("deliver_write_through", 0),
+    ]
+)
 # delete then recreate while a reader that saw "not found" is slow
 @example(
     actions=[

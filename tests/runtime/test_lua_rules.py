@@ -133,20 +133,28 @@ def test_positive_fill_replaces_negative(store, client):
 # --- write-through --------------------------------------------------------------------------
 
 
-def test_write_through_lands_and_bumps_epoch(store, client):
+def test_write_through_lands_bumps_epoch_and_marks_older_versions_stale(store, client):
     assert store.write_through(KEYS, version=1, envelope=env(1), ttl_ms=60_000) == LANDED
-    assert tombstone(client) == (-1, 1)
+    assert tombstone(client) == (0, 1)
     assert 0 < client.pttl(KEYS.tombstone) <= TOMBSTONE_TTL_MS
     assert store.write_through(KEYS, version=2, envelope=env(2), ttl_ms=60_000) == LANDED
-    assert (cached_version(client), tombstone(client)) == (2, (-1, 2))
+    assert (cached_version(client), tombstone(client)) == (2, (1, 2))
 
 
 def test_write_through_refused_when_not_newer_than_cached(store, client):
-    store.write_through(KEYS, version=4, envelope=env(4), ttl_ms=60_000)
-    assert store.write_through(KEYS, version=3, envelope=env(3), ttl_ms=60_000) == REFUSED_OLDER
+    client.set(KEYS.value, env(5))  # e.g. filled from the origin, no write-through seen
     assert store.write_through(KEYS, version=4, envelope=env(4), ttl_ms=60_000) == REFUSED_OLDER
-    assert cached_version(client) == 4
-    assert tombstone(client)[1] == 3  # refused writes still bump the epoch
+    assert store.write_through(KEYS, version=5, envelope=env(5), ttl_ms=60_000) == REFUSED_OLDER
+    assert cached_version(client) == 5
+    assert tombstone(client) == (4, 2)  # refused writes still bump the epoch
+
+
+def test_late_write_through_refused_even_after_the_newer_entry_was_evicted(store, client):
+    assert store.write_through(KEYS, version=4, envelope=env(4), ttl_ms=60_000) == LANDED
+    client.delete(KEYS.value)  # evicted
+    assert store.write_through(KEYS, version=3, envelope=env(3), ttl_ms=60_000) == REFUSED_STALE
+    assert fill(store, 3, tombstone(client)[1]) == REFUSED_STALE  # a lagging origin read too
+    assert cached_version(client) is None
 
 
 def test_write_through_refused_when_known_stale(store, client):
