@@ -85,6 +85,12 @@ class ProductServiceStack(Stack):
             self,
             "ProductService",
             vpc=self.vpc,
+            # With NAT the functions (and caches) sit in the egress subnets, or NAT is unused.
+            vpc_subnets=(
+                ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+                if settings.nat_gateways
+                else None
+            ),
             removal_policy=removal_policy,
             log_retention=retention,
             valkey_cache_props=settings.valkey,

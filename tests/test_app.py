@@ -111,3 +111,22 @@ def test_app_py_runs_as_the_cli_runs_it(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "CachedProductService-dev.template.json").is_file()
     assert _report(tmp_path)["violations"] == []
+
+
+def test_nat_gateways_put_the_functions_in_egress_subnets(tmp_path: Path) -> None:
+    environments = json.loads(json.dumps(CONTEXT["environments"]))
+    environments["dev"]["natGateways"] = 1
+    app = cdk_app.build_app(_app(tmp_path, env="dev", environments=environments))
+    template = app.synth().stacks[0].template
+    resources = template["Resources"]
+    assert [r for r in resources.values() if r["Type"] == "AWS::EC2::NatGateway"]
+    egress_subnets = {
+        key
+        for key, r in resources.items()
+        if r["Type"] == "AWS::EC2::Subnet" and key.startswith("Vpcprivate")
+    }
+    assert len(egress_subnets) == 2
+    for key, r in resources.items():
+        if r["Type"] == "AWS::Lambda::Function" and key.startswith("ProductService"):
+            subnets = {ref["Ref"] for ref in r["Properties"]["VpcConfig"]["SubnetIds"]}
+            assert subnets == egress_subnets, key
