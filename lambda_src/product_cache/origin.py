@@ -20,12 +20,28 @@ from .representation import product_key
 CATEGORY_INDEX = "category-index"
 
 
+ANSWER_CODES = frozenset(
+    {
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+        "ValidationException",
+        "ItemCollectionSizeLimitExceededException",
+        "ResourceNotFoundException",
+    }
+)
+"""Error codes that answer the request itself: DynamoDB would say the same, so they are
+raised as they are. Any other DAX failure (NoRouteException, ConnectionException,
+throttling, internal errors, ...) falls back to DynamoDB."""
+
+
 def _is_service_answer(exc: BaseException) -> bool:
-    # A ClientError is DynamoDB/DAX answering (validation, conditional check failed...):
-    # a real result to pass on, not a reason to fall back.
+    # amazondax raises DaxClientError/DaxServiceError, both botocore ClientErrors, for
+    # transport failures too (e.g. NoRouteException): the error code tells them apart.
     from botocore.exceptions import ClientError
 
-    return isinstance(exc, ClientError)
+    if not isinstance(exc, ClientError):
+        return False
+    return exc.response.get("Error", {}).get("Code") in ANSWER_CODES
 
 
 def _default_dynamodb(region: str) -> Any:
@@ -45,8 +61,15 @@ def _default_dynamodb(region: str) -> Any:
 
 def _default_dax(endpoint: str, region: str) -> Any:
     from amazondax import AmazonDaxClient
+    from botocore.config import Config
 
-    return AmazonDaxClient(endpoints=[endpoint], region_name=region)
+    # Short timeouts and one retry: a slow DAX should fall back to DynamoDB, not hold the
+    # request (the breaker then skips DAX for a while).
+    return AmazonDaxClient(
+        endpoints=[endpoint],
+        region_name=region,
+        config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}),
+    )
 
 
 class _Lazy:
@@ -68,8 +91,8 @@ class _Lazy:
 class DaxFallbackClient:
     """A low-level client that sends calls to DAX and, when DAX is unreachable, to DynamoDB.
 
-    Service answers (botocore ClientError, e.g. ConditionalCheckFailedException) from DAX
-    are raised as they are; only transport failures fall back.
+    Answers to the request itself (`ANSWER_CODES`, e.g. ConditionalCheckFailedException) are
+    raised as they are; every other DAX failure falls back.
     """
 
     def __init__(self, origin: Origin) -> None:

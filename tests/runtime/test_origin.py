@@ -129,6 +129,31 @@ def test_write_client_is_not_mistaken_for_other_protocols(origin):
     assert callable(client.put_item)
 
 
+def test_dax_client_errors_that_are_not_answers_fall_back(origin, dax, counting_dynamo):
+    """amazondax reports transport failures as ClientErrors (e.g. NoRouteException)."""
+    from amazondax.DaxError import DaxClientError, DaxErrorCode
+
+    put_product(counting_dynamo, "nr", 1)
+    dax.fail_with = DaxClientError("Failed to configure cluster endpoints", DaxErrorCode.NoRoute)
+    assert origin.get_item("nr")["version"] == {"N": "1"}
+    dax.fail_with = DaxClientError("connection reset", DaxErrorCode.ConnectionException)
+    item = item_from_product({"productId": "nr", "version": 2})
+    origin.write_client().put_item(TableName=TABLE, Item=item)
+    assert counting_dynamo.get_item(TableName=TABLE, Key=product_key("nr"))["Item"]["version"] == {
+        "N": "2"
+    }
+
+
+def test_dax_conditional_failure_is_raised_not_retried(origin, dax, counting_dynamo):
+    from amazondax.DaxError import DaxClientError, DaxErrorCode
+
+    dax.fail_with = DaxClientError("condition", DaxErrorCode.ConditionalCheckFailed)
+    with pytest.raises(ClientError) as raised:
+        origin.write_client().put_item(TableName=TABLE, Item=item_from_product({"productId": "c"}))
+    assert raised.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert counting_dynamo.get_item(TableName=TABLE, Key=product_key("c")).get("Item") is None
+
+
 def test_write_client_passes_service_answers_through(origin, dax):
     dax.fail_with = conditional_failure()
     with pytest.raises(ClientError) as raised:
@@ -195,10 +220,11 @@ def test_dax_client_built_lazily_with_region(monkeypatch, counting_dynamo):
     )
     assert made == {}
     origin.get_item("lazy")
-    assert made == {
-        "endpoints": ["daxs://cluster.abc.dax-clusters.eu-west-1.amazonaws.com"],
-        "region_name": "eu-west-1",
-    }
+    assert made["endpoints"] == ["daxs://cluster.abc.dax-clusters.eu-west-1.amazonaws.com"]
+    assert made["region_name"] == "eu-west-1"
+    config = made["config"]
+    assert (config.connect_timeout, config.read_timeout) == (1, 1)
+    assert config.retries == {"max_attempts": 1}
 
 
 def test_read_path_with_stale_dax_after_out_of_band_write(
@@ -214,3 +240,18 @@ def test_read_path_with_stale_dax_after_out_of_band_write(
     fresh = make_runtime(dax_client=dax).items.read("e1")
     assert fresh.version == 2
     assert counting_dynamo.reads[-1]["ConsistentRead"] is True
+
+
+def test_real_dax_client_with_unreachable_cluster_falls_back(counting_dynamo, monkeypatch):
+    """The real amazondax client against a closed local port: DynamoDB answers instead."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    put_product(counting_dynamo, "real-dax", 1)
+    origin = Origin(
+        table_name=TABLE,
+        region="eu-west-1",
+        dynamodb_client=counting_dynamo,
+        dax_endpoint="dax://127.0.0.1:1",
+    )
+    assert origin.get_item("real-dax")["version"] == {"N": "1"}
+    assert len(counting_dynamo.reads) == 1
