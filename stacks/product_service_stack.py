@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from aws_cdk import ArnFormat, Aspects, CfnOutput, Duration, RemovalPolicy, Stack
@@ -11,7 +12,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cache_constructs import CacheAlarms, CacheDashboard, CachedProductService
+from cache_constructs import (
+    CacheAlarms,
+    CacheDashboard,
+    CachedProductService,
+    CachedRestApi,
+    DaxCache,
+    ValkeyCache,
+)
 from stacks.cfn_lint_metadata import IgnoreRedundantRoleDependsOn
 from stacks.environment_settings import EnvironmentSettings
 
@@ -42,6 +50,24 @@ def retention_days(days: int) -> logs.RetentionDays:
     if days not in RETENTION_DAYS:
         raise ValueError(f"logRetentionDays must be one of {sorted(RETENTION_DAYS)}; got {days}")
     return RETENTION_DAYS[days]
+
+
+def checked_props(section: str, target: type, props: dict[str, Any]) -> dict[str, Any]:
+    """``props`` if ``target`` takes every one of them; ValueError naming the others."""
+    # The constructor itself: signature(target) would show jsii's metaclass __call__.
+    init = target.__init__  # type: ignore[misc]
+    accepted = {
+        name
+        for name, parameter in inspect.signature(init).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    unknown = sorted(set(props) - accepted)
+    if unknown:
+        raise ValueError(
+            f"{section} settings {unknown} are not props of {target.__name__}; "
+            f"allowed: {sorted(accepted)}"
+        )
+    return props
 
 
 def alarm_thresholds(settings: dict[str, Any]) -> dict[str, Any]:
@@ -93,11 +119,15 @@ class ProductServiceStack(Stack):
             ),
             removal_policy=removal_policy,
             log_retention=retention,
-            valkey_cache_props=settings.valkey,
+            valkey_cache_props=checked_props("valkey", ValkeyCache, settings.valkey),
             enable_dax=settings.dax is not None,
-            dax_cache_props=settings.dax,
-            rest_api_props={"access_log_retention": retention, **settings.api},
-            **settings.functions,
+            dax_cache_props=(
+                None if settings.dax is None else checked_props("dax", DaxCache, settings.dax)
+            ),
+            rest_api_props=checked_props(
+                "api", CachedRestApi, {"access_log_retention": retention, **settings.api}
+            ),
+            **checked_props("functions", CachedProductService, settings.functions),
         )
         service = self.service
         #: One dashboard for every cache layer.
@@ -122,7 +152,7 @@ class ProductServiceStack(Stack):
             dax=service.dax_cache,
             functions=service.functions,
             stream=service.stream_invalidator,
-            **alarm_thresholds(settings.alarms),
+            **checked_props("alarms", CacheAlarms, alarm_thresholds(settings.alarms)),
         )
 
         CfnOutput(self, "ApiUrl", value=service.rest_api.url)

@@ -130,3 +130,31 @@ def test_nat_gateways_put_the_functions_in_egress_subnets(tmp_path: Path) -> Non
         if r["Type"] == "AWS::Lambda::Function" and key.startswith("ProductService"):
             subnets = {ref["Ref"] for ref in r["Properties"]["VpcConfig"]["SubnetIds"]}
             assert subnets == egress_subnets, key
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"bogus": 1}, "unknown keys"),
+        ({"removalPolicy": "snapshot"}, "removalPolicy"),
+        ({"natGateways": 3}, "natGateways"),
+        ({"natGateways": True}, "natGateways"),
+        ({"logRetentionDays": 0}, "logRetentionDays"),
+        ({"logRetentionDays": 31}, "logRetentionDays"),
+        ({"stackName": ""}, "stackName"),
+        ({"valkey": "serverless"}, "valkey"),
+        ({"valkey": {"mode": "memcached"}}, "mode"),
+        ({"functions": {"memorySizeMb": 64}}, "memory_size_mb"),
+        ({"functions": {"memorySize": 512}}, "memory_size"),
+        ({"valkey": {"nodes": 2}}, "nodes"),
+        ({"alarms": {"maxLatency": 2}}, "max_latency"),
+        ({"alarms": {"maxIteratorAgeWarningSeconds": "soon"}}, "max_iterator_age_warning"),
+    ],
+)
+def test_bad_settings_fail_synth_naming_the_setting(
+    change: dict[str, Any], named: str, tmp_path: Path
+) -> None:
+    environments = json.loads(json.dumps(CONTEXT["environments"]))
+    environments["dev"].update(change)
+    with pytest.raises(ValueError, match=named):
+        cdk_app.build_app(_app(tmp_path, env="dev", environments=environments))
