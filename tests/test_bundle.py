@@ -141,3 +141,29 @@ def test_every_handler_imports_in_a_clean_interpreter(asset: Path, tmp_path: Pat
     assert {"handlers", "product_cache", "product_service", "aws_lambda_powertools"} <= loaded
     # Nothing came from this repo's other packages or the venv's site-packages.
     assert not loaded & {"cache_constructs", "aws_cdk", "constructs", "jsii", "lambda_src"}
+
+
+def test_a_failed_install_raises_instead_of_falling_back_to_docker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-wheelhouse"
+    empty.mkdir()
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
+    bundler = PipLocalBundling(lambda_code.lambda_source_dir())
+    with pytest.raises(RuntimeError, match="make setup"):
+        bundler.try_bundle(str(tmp_path / "out"), image=LAMBDA_RUNTIME.bundling_image)
+
+
+def test_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
+    command = lambda_code.pip_install_command(tmp_path / "requirements.txt", tmp_path / "out")
+    joined = " ".join(command)
+    for part in (
+        "--no-deps",
+        "--only-binary=:all:",
+        "--platform manylinux2014_aarch64",
+        "--python-version 3.14",
+        "--implementation cp",
+        f"--target {tmp_path / 'out'}",
+    ):
+        assert part in joined, part
