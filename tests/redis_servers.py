@@ -28,6 +28,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (port + 10000) exists and is free too: a node whose
+    bus port is above 65535 exits at start."""
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 def _wait_ready(
     port: int, proc: subprocess.Popen[bytes], timeout: float = 10.0, **auth: str
 ) -> None:
@@ -132,7 +147,10 @@ class RedisCluster:
 def cluster(size: int = 3) -> Iterator[RedisCluster]:
     """A `size`-node cluster with no replicas, every slot covered."""
     nodes = [
-        RedisServer(extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"])
+        RedisServer(
+            port=free_cluster_port(),
+            extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+        )
         for _ in range(size)
     ]
     try:
@@ -143,14 +161,14 @@ def cluster(size: int = 3) -> Iterator[RedisCluster]:
              "--cluster-replicas", "0", "--cluster-yes"],
             check=True, capture_output=True, timeout=30,
         )  # fmt: skip
-        _wait_cluster_ok(nodes[0].port)
+        wait_cluster_ok(nodes[0].port)
         yield RedisCluster(nodes)
     finally:
         for node in nodes:
             node.cleanup()
 
 
-def _wait_cluster_ok(port: int, timeout: float = 15.0) -> None:
+def wait_cluster_ok(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     with redis.Redis(port=port) as client:
         while True:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 import redis
-import redis_servers
 from moto import mock_aws
 from product_cache.config import load_config
 from product_cache.runtime import CacheRuntime, build_runtime
@@ -73,44 +70,3 @@ def make_runtime(
         )
 
     return make
-
-
-def _cluster_node_port() -> int:
-    """A free port whose cluster bus port (port + 10000) is valid and free too."""
-    while True:
-        port = redis_servers.free_port()
-        if port + 10000 > 65535:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 10000))
-            except OSError:
-                continue
-        return port
-
-
-@pytest.fixture(scope="session")
-def redis_cluster() -> Iterator[redis_servers.RedisCluster]:
-    """The shared 3-node cluster, with node ports whose bus port exists.
-
-    Overrides tests/conftest.py's fixture for these tests: redis_servers.free_port() can
-    return a port above 55535, whose bus port (port + 10000) does not exist, and the node
-    then exits at start (about half of the runs on this machine).
-    """
-    args = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-    nodes = [
-        redis_servers.RedisServer(port=_cluster_node_port(), extra_args=args) for _ in range(3)
-    ]
-    try:
-        for node in nodes:
-            node.start()
-        subprocess.run(
-            [redis_servers.REDIS_CLI, "--cluster", "create",
-             *[f"127.0.0.1:{n.port}" for n in nodes], "--cluster-replicas", "0", "--cluster-yes"],
-            check=True, capture_output=True, timeout=30,
-        )  # fmt: skip
-        redis_servers._wait_cluster_ok(nodes[0].port)
-        yield redis_servers.RedisCluster(nodes)
-    finally:
-        for node in nodes:
-            node.cleanup()
