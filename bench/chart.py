@@ -106,11 +106,12 @@ def render(results: dict[str, Any], path: Path) -> None:
     )
 
     outage = s.get("redis_outage", {}).get("peers", {})
+    variants = ("ours", "ours_l1_off", "naive", "dogpile")
     _bars(
         ax[6],
-        list(PEERS),
-        [outage.get(p, {}).get("5xx") for p in PEERS],
-        [COLORS[p] for p in PEERS],
+        ["ours", "ours L1 off", "naive", "dogpile"],
+        [outage.get(p, {}).get("5xx") for p in variants],
+        [COLORS[p.split("_")[0]] for p in variants],
         "6. 5xx during Redis outage (target 0)",
     )
 

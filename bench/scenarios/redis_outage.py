@@ -3,6 +3,10 @@
 Each peer gets its own redis-server, warms it with every product, then the server process is
 stopped for the outage (connections are refused, as after a node failure) and the peer
 reads round robin until the outage ends; the server is then started again on the same port.
+
+ours runs twice: as configured (its L1 holds every product through the outage, so Redis is
+never asked) and as `ours_l1_off`, with the `l1` layer removed, so every request meets the
+outage and must fall back to the origin. The target applies to both.
 """
 
 from __future__ import annotations
@@ -25,11 +29,14 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     product_ids = [f"outage-{i}" for i in range(PRODUCTS)]
     seed(ctx.origin.client(), (product(pid, 1) for pid in product_ids))
     peers: dict[str, Any] = {}
-    for name in ctx.peers:
+    variants = [(name, name, False) for name in ctx.peers]
+    if "ours" in ctx.peers:
+        variants.insert(1, ("ours_l1_off", "ours", True))
+    for label, name, without_l1 in variants:
         with standalone() as server:
             params = {
                 "peer": name,
-                "settings": ctx.settings(redis_url=server.url).to_json(),
+                "settings": ctx.settings(redis_url=server.url, without_l1=without_l1).to_json(),
                 "product_ids": product_ids,
                 "seconds": ctx.sizes.outage_seconds,
             }
@@ -39,10 +46,10 @@ def run(ctx: BenchContext) -> dict[str, Any]:
                 server.stop()
                 reads_before = ctx.origin.total_reads()
                 worker.send({"go": True})
-                peers[name] = worker.result()
-                peers[name]["origin_reads"] = ctx.origin.total_reads() - reads_before
+                peers[label] = worker.result()
+                peers[label]["origin_reads"] = ctx.origin.total_reads() - reads_before
             except WorkerError as exc:
-                peers[name] = {"error": str(exc)}
+                peers[label] = {"error": str(exc)}
             finally:
                 if server.proc is None:
                     server.start()
