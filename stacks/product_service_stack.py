@@ -155,17 +155,25 @@ class ProductServiceStack(Stack):
             **checked_props("alarms", CacheAlarms, alarm_thresholds(settings.alarms)),
         )
 
-        CfnOutput(self, "ApiUrl", value=service.rest_api.url)
-        CfnOutput(self, "TableName", value=service.table.table_name)
+        CfnOutput(self, "ApiUrl", value=service.rest_api.url, description="Product API stage URL")
+        CfnOutput(
+            self,
+            "TableName",
+            value=service.table.table_name,
+            description="DynamoDB table (source of truth)",
+        )
         CfnOutput(
             self,
             "CacheEndpoint",
-            value=(
-                f"{self.service.valkey_cache.endpoint_address}:"
-                f"{self.service.valkey_cache.endpoint_port}"
-            ),
+            value=f"{service.valkey_cache.endpoint_address}:{service.valkey_cache.endpoint_port}",
+            description="Valkey (L2) endpoint host:port, TLS and IAM auth",
         )
-        CfnOutput(self, "DashboardName", value=self.dashboard.dashboard.dashboard_name)
+        CfnOutput(
+            self,
+            "DashboardName",
+            value=self.dashboard.dashboard.dashboard_name,
+            description="CloudWatch dashboard of every cache layer",
+        )
         Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
 
     def _build_vpc(
