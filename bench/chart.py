@@ -35,28 +35,20 @@ def render(results: dict[str, Any], path: Path) -> None:
 
     hit = s.get("hit_path", {})
     ours = hit.get("peers", {}).get("ours", {})
+    peers = hit.get("peers", {})
+    l2_api = ours.get("l2_hit_api", {})
     series = [
-        ("raw GET", hit.get("raw_get_json", {}), "ref"),
-        ("ours L2 (API)", ours.get("l2_hit_api", {}), "ours"),
+        ("raw GET (paired)", l2_api.get("raw", {}), "ref"),
+        ("ours L2 (API)", l2_api, "ours"),
         ("ours L1 (API)", ours.get("l1_hit_api", {}), "ours"),
         ("ours L2 (handler)", ours.get("l2_hit_handler", {}), "ours"),
-        ("naive", hit.get("peers", {}).get("naive", {}).get("l2_hit", {}), "naive"),
-        ("dogpile", hit.get("peers", {}).get("dogpile", {}).get("l2_hit", {}), "dogpile"),
+        ("naive", peers.get("naive", {}).get("l2_hit", {}), "naive"),
+        ("dogpile", peers.get("dogpile", {}).get("l2_hit", {}), "dogpile"),
     ]
-    _bars(
-        ax[0],
-        [n for n, _, _ in series],
-        [f.get("p50_ms") for _, f, _ in series],
-        [COLORS[c] for _, _, c in series],
-        "1. Hit path p50 (ms)",
-    )
-    _bars(
-        ax[1],
-        [n for n, _, _ in series],
-        [f.get("p99_ms") for _, f, _ in series],
-        [COLORS[c] for _, _, c in series],
-        "1. Hit path p99 (ms)",
-    )
+    labels = [name for name, _, _ in series]
+    colors = [COLORS[color] for _, _, color in series]
+    _bars(ax[0], labels, [f.get("p50_ms") for _, f, _ in series], colors, "1. Hit path p50 (ms)")
+    _bars(ax[1], labels, [f.get("p99_ms") for _, f, _ in series], colors, "1. Hit path p99 (ms)")
 
     cold = s.get("cold_start", {})
     _bars(

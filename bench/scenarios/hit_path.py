@@ -1,7 +1,9 @@
 """Scenario 1, hit path: p50/p99 of an L2 hit and an L1 hit beside a raw GET + JSON decode.
 
-Ours is measured twice: at the cache API (runtime.items.read; the issue's target applies
-here) and through the read handler (event parsing, ETag, headers, metrics included).
+Every measured read is paired with a raw redis-py GET + json.loads of the same product JSON,
+timed alternately in the same worker, and compared with it. Ours is measured twice: at the
+cache API (runtime.items.read; the issue's target applies here) and through the read handler
+(event parsing, ETag, headers, metrics included).
 An "L2 hit" for ours is a read with the L1 layer switched off in CACHE_POLICY, so every read
 goes to Redis; an "L1 hit" is a repeated read with L1 on. naive and dogpile have no L1: all
 their hits are Redis hits.
@@ -40,7 +42,6 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     ctx.origin.reset()
     ctx.flush_redis()
     seed(ctx.origin.client(), [product(PRODUCT_ID, 1)])
-    raw = _measure(ctx, "raw", "raw")
     peers: dict[str, Any] = {}
     if "ours" in ctx.peers:
         peers["ours"] = {
@@ -52,22 +53,23 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     for name in ctx.peers:
         if name != "ours":
             peers[name] = {"l2_hit": _measure(ctx, "peer", name)}
-    raw_p50, raw_p99 = raw.get("p50_ms"), raw.get("p99_ms")
     for figures in peers.values():
+        for measurement in list(figures.values()):
+            raw = measurement.get("raw") or {}
+            measurement["p50_vs_raw"] = ratio(measurement.get("p50_ms"), raw.get("p50_ms"))
+            measurement["p99_vs_raw"] = ratio(measurement.get("p99_ms"), raw.get("p99_ms"))
         l2 = figures.get("l2_hit_api") or figures.get("l2_hit") or {}
-        figures["l2_p50_vs_raw"] = ratio(l2.get("p50_ms"), raw_p50)
-        figures["l2_p99_vs_raw"] = ratio(l2.get("p99_ms"), raw_p99)
+        figures["l2_p50_vs_raw"] = l2.get("p50_vs_raw")
+        figures["l2_p99_vs_raw"] = l2.get("p99_vs_raw")
     if "ours" in peers:
         ours = peers["ours"]
         l1, l2 = ours["l1_hit_api"], ours["l2_hit_api"]
         ours["l1_p50_vs_l2_p50"] = ratio(l1.get("p50_ms"), l2.get("p50_ms"))
-        handler_l2 = ours["l2_hit_handler"]
-        ours["handler_l2_p50_vs_raw"] = ratio(handler_l2.get("p50_ms"), raw_p50)
-        ours["handler_l2_p99_vs_raw"] = ratio(handler_l2.get("p99_ms"), raw_p99)
     return {
-        "raw_get_json": raw,
         "peers": peers,
         "samples": ctx.sizes.hit_samples,
+        "raw": "redis-py GET + json.loads of the same product JSON, timed alternately with "
+        "each measured read in the same process (p50_vs_raw / p99_vs_raw use that pairing)",
         "target_applies_to": "ours l2_hit_api: the cache runtime (runtime.items.read), "
         "L1 layer off so every read is an L2 hit",
     }

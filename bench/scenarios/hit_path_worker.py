@@ -1,7 +1,8 @@
 """Worker: time repeated reads of one cached product (python -m bench.scenarios.hit_path_worker).
 
-Modes: `raw` (redis-py GET + json.loads of the product JSON), `peer` (the peer's read path;
-for ours the read handler) and `api` (ours' cache runtime: runtime.items.read).
+Modes: `peer` (the peer's read path; for ours the read handler) and `api` (ours' cache
+runtime: runtime.items.read). Every read is paired with a raw redis-py GET + json.loads of
+the same product JSON, timed alternately in the same process.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import time
 from collections import Counter
 from typing import Any
 
+import redis
+
 from bench.peers import PeerSettings, make_peer
 from bench.stats import percentiles_ms
 from bench.workers import Channel, serve
@@ -18,35 +21,40 @@ from bench.workers import Channel, serve
 WARMUP = 200
 
 
-def measure(read: Any, samples: int) -> tuple[list[float], Counter[str]]:
+def measure(read: Any, raw_read: Any, samples: int) -> dict[str, Any]:
+    """Time `read` and the raw GET + decode alternately, so both meet the same background load
+    (the machine is shared; a burst must not land on one side only)."""
     sources: Counter[str] = Counter()
     for _ in range(WARMUP):
         read()
-    timings = []
+        raw_read()
+    timings: list[float] = []
+    raw_timings: list[float] = []
     clock = time.perf_counter
     for _ in range(samples):
         start = clock()
         outcome = read()
-        timings.append(clock() - start)
+        middle = clock()
+        raw_read()
+        end = clock()
+        timings.append(middle - start)
+        raw_timings.append(end - middle)
         sources[outcome] += 1
-    return timings, sources
+    return {**percentiles_ms(timings), "sources": dict(sources), "raw": percentiles_ms(raw_timings)}
 
 
 def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
     settings = PeerSettings.from_json(params["settings"])
     product_id = params["product_id"]
-    samples = int(params["samples"])
-    if params["mode"] == "raw":
-        import redis
+    raw_key = f"raw:{product_id}"
+    client = redis.Redis.from_url(settings.redis_url)
+    client.set(raw_key, json.dumps(params["value"]))
 
-        client = redis.Redis.from_url(settings.redis_url)
-        client.set(f"raw:{product_id}", json.dumps(params["value"]))
+    def raw_read() -> str:
+        json.loads(client.get(raw_key))  # type: ignore[arg-type]
+        return "raw"
 
-        def read() -> str:
-            json.loads(client.get(f"raw:{product_id}"))  # type: ignore[arg-type]
-            return "raw"
-
-    elif params["mode"] == "api":
+    if params["mode"] == "api":
         from bench.peers.ours_api import OursRuntime
 
         runtime = OursRuntime(settings)
@@ -63,8 +71,7 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
                 raise RuntimeError(f"{params['peer']}: read returned {result.status}")
             return result.source
 
-    timings, sources = measure(read, samples)
-    return {**percentiles_ms(timings), "sources": dict(sources)}
+    return measure(read, raw_read, int(params["samples"]))
 
 
 if __name__ == "__main__":
