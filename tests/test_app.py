@@ -158,3 +158,26 @@ def test_bad_settings_fail_synth_naming_the_setting(
     environments["dev"].update(change)
     with pytest.raises(ValueError, match=named):
         cdk_app.build_app(_app(tmp_path, env="dev", environments=environments))
+
+
+def test_cdk_cli_synth_prints_no_warning(tmp_path: Path) -> None:
+    """What `make synth` runs: no feature-flag, deprecation, nag or Node end-of-life output."""
+    env = {
+        **os.environ,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(ROOT / ".build" / "wheelhouse"),
+        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    result = subprocess.run(
+        ["cdk", "synth", "--quiet", "-c", "env=dev", "--output", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    for marker in ("warn", "deprecat", "end-of-life", "feature flag", "AwsSolutions-"):
+        assert marker.lower() not in output.lower(), output[-4000:]
+    assert (tmp_path / "CachedProductService-dev.template.json").is_file()
