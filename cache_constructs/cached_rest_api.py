@@ -397,7 +397,6 @@ class CachedRestApi(Construct):
             _require_parameter_name("cache_key_parameters", key)
         for key in request_parameters or {}:
             _require_parameter_name("request_parameters", key)
-        keys = list(dict.fromkeys([*_path_keys(resource.path), *cache_key_parameters]))
         if identity_cache_key is not None:
             _require_parameter_name("identity_cache_key", identity_cache_key)
         if cached and authorized and identity_cache_key is None:
@@ -406,8 +405,12 @@ class CachedRestApi(Construct):
                 "authorized, and without the caller's identity in the cache key one caller's "
                 "response would be served to another (or use a policy without the 'api' layer)"
             )
-        if identity_cache_key is not None:
-            keys.append(identity_cache_key)
+        # The identity joins the key list before de-duplication: it may already be one of
+        # the cache key parameters, and CacheKeyParameters must not name it twice.
+        identity_keys = [identity_cache_key] if identity_cache_key is not None else []
+        keys = list(
+            dict.fromkeys([*_path_keys(resource.path), *cache_key_parameters, *identity_keys])
+        )
         params = {key: False for key in keys}
         params.update(request_parameters or {})
         params.update({key: True for key in _path_keys(resource.path)})

@@ -316,6 +316,26 @@ def test_authorized_route_caches_per_identity() -> None:
     )
 
 
+def test_identity_key_already_in_the_cache_key_is_listed_once() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api")
+    header = "method.request.header.Authorization"
+    api.add_cached_route(
+        api.root,
+        "GET",
+        apigateway.MockIntegration(),
+        policy=CachePolicy.DYNAMIC,
+        cache_key_parameters=[header, "method.request.querystring.q"],
+        authorizer=_authorizer(stack),
+        identity_cache_key=header,
+    )
+    (method,) = (
+        assertions.Template.from_stack(stack).find_resources("AWS::ApiGateway::Method").values()
+    )
+    keys = method["Properties"]["Integration"]["CacheKeyParameters"]
+    assert keys == [header, "method.request.querystring.q"]
+
+
 def test_authorized_route_without_api_layer_needs_no_identity_key() -> None:
     stack = new_stack()
     api = CachedRestApi(stack, "Api")
