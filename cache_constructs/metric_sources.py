@@ -85,7 +85,7 @@ class ServiceMetrics:
         period: Duration | None = None,
     ) -> None:
         if not namespace:
-            raise ValueError("metrics_namespace must be a non-empty string")
+            raise ValueError("namespace must be a non-empty string")
         if not service_name:
             raise ValueError("service_name must be a non-empty string")
         self.namespace = namespace

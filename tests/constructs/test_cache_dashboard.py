@@ -354,7 +354,7 @@ def test_a_dashboard_without_any_source_is_rejected() -> None:
 
 
 def test_service_metrics_props_are_validated() -> None:
-    with pytest.raises(ValueError, match="metrics_namespace"):
+    with pytest.raises(ValueError, match=r"^namespace must be a non-empty string"):
         ServiceMetrics(namespace="")
     with pytest.raises(ValueError, match="service_name"):
         ServiceMetrics(service_name="")
