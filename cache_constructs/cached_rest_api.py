@@ -183,6 +183,7 @@ class CachedRestApi(Construct):
         self.stage: apigateway.Stage = self.api.deployment_stage
         self.cache_control_setting = self._build_cache_control_setting()
         """Custom resource: authorized `Cache-Control: max-age=0` only, others get 403."""
+        self._custom_resource_cfn = self._rerun_on_stage_changes(self.cache_control_setting)
         self._apply_method_settings()
         self.web_acl: wafv2.CfnWebACL | None = None
         """The web ACL built here (None when one was given or the ACL is disabled)."""
@@ -349,16 +350,22 @@ class CachedRestApi(Construct):
         )
         # No explicit dependency on the stage: the call and the policy reference it already
         # (an extra DependsOn is cfn-lint W3005).
-        # A CloudFormation update of the stage rewrites its method settings and drops these
-        # two flags: run again whenever the deployment or the rendered settings change.
+        self._acknowledge_custom_resource_provider()
+        return setting
+
+    def _rerun_on_stage_changes(self, setting: cr.AwsCustomResource) -> CfnResource:
+        """Return the setting's CloudFormation resource, made to run on every deployment.
+
+        A CloudFormation update of the stage rewrites its method settings and drops the two
+        cache-control flags: run again whenever the deployment changes (here) or the
+        rendered method settings change (`_apply_method_settings`).
+        """
         resource = setting.node.find_child("Resource").node.default_child
         assert isinstance(resource, CfnResource)
         deployment = self.api.latest_deployment
         assert deployment is not None  # RestApi deploys by default
         resource.add_property_override("DeploymentId", deployment.deployment_id)
-        self._custom_resource_cfn = resource
-        self._acknowledge_custom_resource_provider()
-        return setting
+        return resource
 
     # --- routes --------------------------------------------------------------------------
 

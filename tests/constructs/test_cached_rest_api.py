@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import assertions
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from helpers import new_function, new_stack, synth_app
 
 from cache_constructs.cache_policy import CachePolicy, policy_for_route
@@ -455,6 +456,37 @@ def test_custom_resource_reruns_when_the_stage_settings_change(built: Built) -> 
     # CloudFormation stage update drops the flags, so the call must run again).
     assert _settings_hash(Built()) == _settings_hash(built)
     assert _settings_hash(Built(list_policy=CachePolicy.STATIC)) != _settings_hash(built)
+
+
+class _OwnCacheControlApi(CachedRestApi):
+    """Replaces the cache-control custom resource without touching any private attribute."""
+
+    def _build_cache_control_setting(self) -> cr.AwsCustomResource:
+        call = cr.AwsSdkCall(
+            service="APIGateway",
+            action="getStage",
+            parameters={"restApiId": self.api.rest_api_id, "stageName": self.stage.stage_name},
+            physical_resource_id=cr.PhysicalResourceId.of("own-cache-control"),
+        )
+        return cr.AwsCustomResource(
+            self,
+            "OwnCacheControl",
+            on_create=call,
+            policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
+                resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
+            ),
+            install_latest_aws_sdk=False,
+        )
+
+
+def test_an_overridden_cache_control_setting_is_still_rerun_on_changes() -> None:
+    stack = new_stack()
+    api = _OwnCacheControlApi(stack, "Api")
+    api.add_cached_route(api.root, "GET", apigateway.MockIntegration(), policy=CachePolicy.DYNAMIC)
+    (resource,) = assertions.Template.from_stack(stack).find_resources("Custom::AWS").values()
+    assert "own-cache-control" in json.dumps(resource["Properties"]["Create"])
+    assert len(resource["Properties"]["MethodSettingsHash"]) == 16
+    assert "DeploymentId" in resource["Properties"]
 
 
 # --- grants and metrics ------------------------------------------------------------------------
