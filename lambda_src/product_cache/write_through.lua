@@ -5,6 +5,8 @@
 -- KEYS: 1 value, 2 tombstone
 -- ARGV: 1 V, 2 envelope, 3 ttl (ms), 4 tombstone ttl (ms)
 -- Returns 1 landed, -1 refused: V <= tombstone.v, -2 refused: V <= the cached version
+-- Even when refused, a cached not-found entry is deleted: a committed write proves the item
+-- exists (e.g. recreated at version 1 after a delete at version 5), so a 404 must not survive.
 local v = tonumber(ARGV[1])
 local stale_through = tonumber(redis.call('HGET', KEYS[2], 'v') or '-1')
 if v - 1 > stale_through then
@@ -12,11 +14,14 @@ if v - 1 > stale_through then
 end
 redis.call('HINCRBY', KEYS[2], 'e', 1)
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if v <= stale_through then
-  return -1
-end
 local head = redis.call('GETRANGE', KEYS[1], 0, 24)
 local cached = tonumber(string.match(head, '^(%-?%d+)|'))
+if v <= stale_through then
+  if cached ~= nil and cached < 0 then
+    redis.call('DEL', KEYS[1])
+  end
+  return -1
+end
 if cached ~= nil and v <= cached then
   return -2
 end

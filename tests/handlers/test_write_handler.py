@@ -147,6 +147,23 @@ def test_delete(runtime: Any, aws: Any, context: Any) -> None:
     assert missing.json()["error"] == "not_found"
 
 
+def test_read_your_writes_after_delete_and_recreate(runtime: Any, context: Any) -> None:
+    # Versions restart at 1 on a recreate, below the delete's tombstone: the cached 404
+    # must still go, or readers keep getting it until the stream record or the negative TTL.
+    put(context, "p1", LAMP)
+    for price in (13, 14, 15, 16):
+        put(context, "p1", {**LAMP, "price": price})
+    assert get(context, "p1").json()["version"] == 5
+    assert delete(context, "p1").status == 204
+    assert get(context, "p1").status == 404
+    assert get(context, "p1").status == 404  # served from the cached negative entry
+    recreated = post(context, {**LAMP, "productId": "p1", "price": 20})
+    assert recreated.status == 201 and recreated.json()["version"] == 1
+    read = get(context, "p1")
+    assert read.status == 200
+    assert read.json()["price"] == 20
+
+
 def test_post_with_version_0_creates_and_other_versions_are_412(
     runtime: Any, aws: Any, context: Any
 ) -> None:

@@ -169,6 +169,22 @@ def test_write_through_replaces_negative(store, client):
     assert store.write_through(KEYS, version=1, envelope=env(1), ttl_ms=60_000) == LANDED
 
 
+def test_refused_write_through_still_deletes_a_negative_entry(store, client):
+    # Delete at version 5, a read caches the 404, then a recreate commits version 1.
+    store.invalidate(KEYS, stale_through=5)
+    assert fill(store, -1, tombstone(client)[1]) == LANDED
+    assert store.write_through(KEYS, version=1, envelope=env(1), ttl_ms=60_000) == REFUSED_STALE
+    assert client.exists(KEYS.value) == 0  # the committed write proves the item exists
+    assert tombstone(client) == (5, 2)
+
+
+def test_refused_write_through_keeps_a_live_entry(store, client):
+    store.invalidate(KEYS, stale_through=5)
+    client.set(KEYS.value, env(7))
+    assert store.write_through(KEYS, version=5, envelope=env(5), ttl_ms=60_000) == REFUSED_STALE
+    assert cached_version(client) == 7
+
+
 # --- invalidation ---------------------------------------------------------------------------
 
 
