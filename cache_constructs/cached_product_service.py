@@ -223,7 +223,7 @@ class CachedProductService(Construct):
         self.dax_cache = self._build_dax_cache(dax_cache_props or {}) if enable_dax else None
         self._grant_cache_access()
         #: The REST API with every route of ``product_routes``.
-        self.rest_api = CachedRestApi(self, "Api", **(rest_api_props or {}))
+        self.rest_api = self._build_rest_api(rest_api_props or {})
         #: API Gateway methods by ``"<METHOD> <path>"``.
         self.methods = self._add_routes()
         #: Errors API Gateway answers itself, in the API's JSON error shape.
@@ -231,12 +231,7 @@ class CachedProductService(Construct):
         #: The handlers' EMF metrics (L1/L2 hits, latencies, ...) for dashboards and alarms.
         self.service_metrics = ServiceMetrics(namespace=metrics_namespace)
         #: The stream event source, its dead-letter queue and their metrics.
-        self.stream_invalidator = StreamInvalidator(
-            self,
-            "StreamInvalidator",
-            table=self.table,
-            function=self.invalidation_function,
-        )
+        self.stream_invalidator = self._build_stream_invalidator()
 
     # -- public helpers ----------------------------------------------------------------
 
@@ -393,6 +388,19 @@ class CachedProductService(Construct):
                 self.table.encryption_key.grant_decrypt(function)
             self.table.encryption_key.grant_encrypt_decrypt(self.write_function)
             self.table.encryption_key.grant_decrypt(self.invalidation_function)
+
+    def _build_rest_api(self, props: Mapping[str, Any]) -> CachedRestApi:
+        """The REST API (routes are added afterwards); ``props`` are ``rest_api_props``."""
+        return CachedRestApi(self, "Api", **props)
+
+    def _build_stream_invalidator(self) -> StreamInvalidator:
+        """The table's stream feeding ``invalidation_function``, with its dead-letter queue."""
+        return StreamInvalidator(
+            self,
+            "StreamInvalidator",
+            table=self.table,
+            function=self.invalidation_function,
+        )
 
     def _build_valkey_cache(self, props: Mapping[str, Any]) -> ValkeyCache:
         """The L2 cache in the functions' subnets."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -13,7 +14,9 @@ from cdk_nag import AwsSolutionsChecks
 
 from cache_constructs import CachedProductService, CachePolicy
 from cache_constructs.cache_policy import policy_for_route
+from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
+from cache_constructs.stream_invalidator import StreamInvalidator
 
 HANDLERS = {
     "ReadFunction": "handlers.read_handler.handler",
@@ -492,3 +495,31 @@ def test_gateway_errors_use_the_api_error_shape(default: Any) -> None:
         assert response["ResponseParameters"] == {
             "gatewayresponse.header.Content-Type": "'application/json'"
         }
+
+
+class _TunedService(CachedProductService):
+    """Replaces the API and the stream invalidator through the overridable builders."""
+
+    def _build_rest_api(self, props: Mapping[str, Any]) -> CachedRestApi:
+        return CachedRestApi(self, "Api", **{**props, "stage_name": "tuned"})
+
+    def _build_stream_invalidator(self) -> StreamInvalidator:
+        return StreamInvalidator(
+            self,
+            "StreamInvalidator",
+            table=self.table,
+            function=self.invalidation_function,
+            batch_size=10,
+        )
+
+
+def test_a_subclass_can_replace_the_api_and_the_stream_invalidator() -> None:
+    _, stack, vpc = _stack()
+    service = _TunedService(stack, "ProductService", vpc=vpc)
+    template = assertions.Template.from_stack(stack).to_json()
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == "tuned"
+    (mapping,) = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["BatchSize"] == 10
+    # The routes were still added to the replaced API.
+    assert "GET /products" in service.methods
