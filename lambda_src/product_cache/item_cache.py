@@ -25,7 +25,7 @@ from . import envelope, telemetry
 from .config import CachePolicyConfig
 from .errors import CacheUnavailable
 from .jitter import jittered
-from .keys import item_keys
+from .keys import ItemKeys, item_keys
 from .l1_cache import L1Cache
 from .l2_store import LANDED, L2Store
 from .origin import Origin, item_version
@@ -135,6 +135,7 @@ class ItemCache:
         except Exception:
             # The origin failed while we hold a value the policy still allows us to serve.
             telemetry.logger.exception("origin read failed; serving the cached value")
+            self._release_lease(l2, keys, token)
             if fresh:
                 return self._from_envelope(cached, HIT_L2)
             telemetry.count(telemetry.STALE_SERVED)
@@ -149,6 +150,8 @@ class ItemCache:
         cached = envelope.decode_or_none(lease.value)
         if cached is not None:  # filled between our GET and the lease script
             if self._now_ms() < cached.fresh_until_ms:
+                if lease.acquired:  # nothing to fill: let the lease go at once
+                    self._release_lease(l2, keys, token)
                 self._remember_envelope(product_id, cached)
                 return self._from_envelope(cached, HIT_L2)
             if not lease.acquired:  # someone is refreshing it: serve it stale meanwhile
@@ -159,7 +162,12 @@ class ItemCache:
             if waited is not None:
                 return waited
             token = ""  # the lease is someone else's; our fill is still compare-and-set
-        fetched = self._fetch(product_id, stale_through=lease.stale_through)
+        try:
+            fetched = self._fetch(product_id, stale_through=lease.stale_through)
+        except Exception:
+            if token:  # let the next reader try the origin without waiting out the lease
+                self._release_lease(l2, keys, token)
+            raise
         self._fill(product_id, l2, fetched, epoch=lease.epoch, token=token)
         return self._result(fetched, MISS)
 
@@ -200,7 +208,9 @@ class ItemCache:
         now_ms = self._now_ms()
         if fetched.body is None:
             fresh_ms = self._ttl_ms(self.policy.negative_ttl)
-            if fresh_ms <= 0:
+            if fresh_ms <= 0:  # not-found is not cached: only the lease needs to go
+                if token:
+                    self._release_lease(l2, item_keys(product_id), token)
                 return
             raw = envelope.encode_not_found(now_ms + fresh_ms)
             ttl_ms = fresh_ms
@@ -225,6 +235,14 @@ class ItemCache:
         if outcome == LANDED:
             # Only a value the CAS accepted may enter L1: a refused one may already be stale.
             self._remember(product_id, fetched, fresh_until_ms=now_ms + fresh_ms)
+
+    @staticmethod
+    def _release_lease(l2: L2Store, keys: ItemKeys, token: str) -> None:
+        # Best effort: an unreleased lease only delays other fillers until it expires.
+        try:
+            l2.release_lease(keys, token)
+        except CacheUnavailable:
+            telemetry.count(telemetry.CACHE_WRITE_FAILURE)
 
     # --- write path -------------------------------------------------------------------------
 

@@ -24,7 +24,14 @@ T = TypeVar("T")
 TOMBSTONE_TTL_MS = 300_000
 """Tombstones outlive any in-flight fill (longer than the read function's timeout)."""
 
-_SCRIPT_NAMES = ("lease", "fill", "write_through", "invalidate", "bump_generation")
+_SCRIPT_NAMES = (
+    "lease",
+    "release_lease",
+    "fill",
+    "write_through",
+    "invalidate",
+    "bump_generation",
+)
 
 # Result codes of fill.lua / write_through.lua.
 LANDED = 1
@@ -131,6 +138,10 @@ class L2Store:
             "lease", [keys.value, keys.tombstone, keys.lease], [token, lease_ms]
         )
         return LeaseResult(value, int(stale_through), int(epoch), bool(acquired))
+
+    def release_lease(self, keys: ItemKeys, token: str) -> bool:
+        """Delete the fill lease if it is still ours (token-checked); True if it was."""
+        return bool(self._script("release_lease", [keys.lease], [token]))
 
     def fill(
         self, keys: ItemKeys, *, version: int, epoch: int, envelope: bytes, ttl_ms: int, token: str

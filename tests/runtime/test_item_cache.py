@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import redis
 from product_cache import envelope, telemetry
 from product_cache.keys import item_keys
@@ -166,3 +167,64 @@ def test_origin_failure_during_refresh_serves_the_stale_value(make_runtime, coun
     counting_dynamo.on_get_item = origin_down
     result = make_runtime().items.read("p11")
     assert (result.x_cache, result.version) == ("STALE", 1)
+
+
+def test_value_filled_between_get_and_lease_releases_the_lease(
+    make_runtime, counting_dynamo, redis_url, clock, monkeypatch
+):
+    runtime = make_runtime()
+    l2 = runtime.items.l2
+    keys = item_keys("raced")
+    client = redis.Redis.from_url(redis_url)
+    fresh_until = int(clock() * 1000) + 60_000
+    real_get = l2.get
+
+    def get_then_another_caller_fills(key):
+        seen = real_get(key)
+        client.set(keys.value, envelope.encode(4, fresh_until, '"e"', b"{}"), px=60_000)
+        return seen
+
+    monkeypatch.setattr(l2, "get", get_then_another_caller_fills)
+    read = runtime.items.read("raced")
+    assert (read.x_cache, read.version) == ("HIT-L2", 4)
+    assert counting_dynamo.reads == []
+    assert client.exists(keys.lease) == 0
+
+
+def test_uncached_not_found_releases_the_lease(make_runtime, counting_dynamo, redis_url):
+    runtime = make_runtime(policy=policy_json(negative_ttl=0))
+    assert runtime.items.read("ghost").body is None
+    client = redis.Redis.from_url(redis_url)
+    assert client.exists(item_keys("ghost").value) == 0
+    assert client.exists(item_keys("ghost").lease) == 0
+
+
+def test_origin_failure_during_refresh_releases_the_lease(
+    make_runtime, counting_dynamo, redis_url, clock, monkeypatch
+):
+    put_product(counting_dynamo, "p9", 1)
+    runtime = make_runtime()
+    assert runtime.items.read("p9").x_cache == "MISS"
+    runtime.items.l1.clear()
+    clock.advance(3600 + 1)  # past freshness, inside the swr window
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("origin down")
+
+    monkeypatch.setattr(runtime.items.origin, "get_item", fail)
+    assert runtime.items.read("p9").x_cache == "STALE"
+    assert redis.Redis.from_url(redis_url).exists(item_keys("p9").lease) == 0
+
+
+def test_origin_failure_on_a_miss_releases_the_lease(
+    make_runtime, counting_dynamo, redis_url, monkeypatch
+):
+    runtime = make_runtime()
+
+    def fail(*_args, **_kwargs):
+        raise RuntimeError("origin down")
+
+    monkeypatch.setattr(runtime.items.origin, "get_item", fail)
+    with pytest.raises(RuntimeError):
+        runtime.items.read("p10")
+    assert redis.Redis.from_url(redis_url).exists(item_keys("p10").lease) == 0
