@@ -40,6 +40,26 @@ class HttpResult:
         return json.loads(self.body)
 
 
+@dataclass(frozen=True)
+class ProcessStatus:
+    """What /proc/<pid>/stat says about a live process."""
+
+    state: str
+    parent: int
+    session: int
+
+
+def process_status(pid: int) -> ProcessStatus | None:
+    """The process `pid`, or None if it is gone (a zombie counts as gone: it runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces and ")"
+    state, parent, session = fields[0], int(fields[1]), int(fields[3])
+    return None if state in ("Z", "X") else ProcessStatus(state, parent, session)
+
+
 class StackProcess:
     """One local stack subprocess: start(), request(), stop(); kill_everything() always."""
 
@@ -130,13 +150,8 @@ class StackProcess:
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            state, session = fields[0], int(fields[3])
-            if session == self.proc.pid and state != "Z":
+            status = process_status(int(entry.name))
+            if status is not None and status.session == self.proc.pid:
                 found.add(int(entry.name))
         return found
 

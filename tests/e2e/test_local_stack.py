@@ -7,6 +7,7 @@ stack.json (L1 TTL + stream lag), and fail if it does not come by then.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,8 @@ import pytest
 import redis_servers
 from product_cache.representation import item_from_product
 
-from e2e.stack_process import HttpResult, StackProcess
+from e2e.request_flow import RequestFlow
+from e2e.stack_process import HttpResult, StackProcess, process_status
 
 pytestmark = pytest.mark.e2e
 
@@ -243,7 +245,6 @@ def test_poison_stream_record_is_dead_lettered_and_does_not_hold_up_later_ones(
 
 
 def _read_dead_letters(path: str) -> list[dict[str, Any]]:
-    import json
     from pathlib import Path
 
     file = Path(path)
@@ -256,36 +257,73 @@ def _record_product_id(entry: dict[str, Any]) -> str:
     return entry["record"]["dynamodb"]["Keys"]["PK"]["S"].removeprefix("PRODUCT#")
 
 
+def _stack_processes(stack: StackProcess) -> dict[str, Any]:
+    """The stack's processes as it publishes them (stack.json) and as the kernel sees them."""
+    assert stack.proc is not None
+    published = json.loads((stack.state_dir / "stack.json").read_text())
+    supervisor = stack.proc.pid
+    assert published["pid"] == supervisor
+    assert process_status(supervisor) is not None, "supervisor gone"
+    for name, pid in published["worker_pids"].items():
+        # stack.json lists the workers as at start; a replaced one would be dead or not ours.
+        status = process_status(pid)
+        assert status is not None and status.parent == supervisor, f"{name} worker {pid} gone"
+    return {
+        "supervisor": supervisor,
+        "workers": published["worker_pids"],
+        "session": stack.session_pids(),
+    }
+
+
 def test_redis_outage_bypasses_without_5xx_and_recovers_without_restart(
     stack: StackProcess, stack_redis: redis_servers.RedisServer
 ) -> None:
-    ids = [_new_id("outage") for _ in range(3)]
-    for product_id in ids:
+    flowing_ids = [_new_id("flow") for _ in range(3)]
+    cold_ids = [_new_id("outage") for _ in range(3)]  # not read by anyone before the outage
+    for product_id in flowing_ids + cold_ids:
         _put_directly(stack, _product(product_id, version=1))
+    processes_before = _stack_processes(stack)
 
-    stack_redis.stop()
-    try:
-        during = [stack.request("GET", f"/products/{pid}") for pid in ids]
-        fresh_category = _new_id("outage")  # a list no worker has in L1
-        during += [stack.request("GET", f"/products?category={fresh_category}&limit=3")]
-        write_id = _new_id("outage-write")
-        during += [stack.request("POST", "/products", body=_product(write_id))]
-        during += [stack.request("GET", f"/products/{write_id}")]
-    finally:
-        stack_redis.start()
+    with RequestFlow(stack, [f"/products/{pid}" for pid in flowing_ids]) as flow:
+        assert flow.wait_for(lambda seen: any(r.status == 200 for r in seen), timeout=10)
+        stack_redis.stop()
+        down_at = time.monotonic()
+        try:
+            during = [stack.request("GET", f"/products/{pid}") for pid in cold_ids]
+            fresh_category = _new_id("outage")  # a list no worker has in L1
+            during += [stack.request("GET", f"/products?category={fresh_category}&limit=3")]
+            write_id = _new_id("outage-write")
+            during += [stack.request("POST", "/products", body=_product(write_id))]
+            during += [stack.request("GET", f"/products/{write_id}")]
+            # The flowing reads bypass too, once their L1 entries (1 s TTL) expire.
+            flow.wait_for(
+                lambda seen: any(r.started > down_at and r.x_cache == "BYPASS" for r in seen),
+                timeout=10,
+            )
+        finally:
+            stack_redis.start()
+        up_at = time.monotonic()
+        # Redis is back: L2 hits return without restarting anything (after the breaker's
+        # cooldown, an L2 miss fills, the 1 s L1 entry expires, then the read hits L2).
+        flow.wait_for(
+            lambda seen: any(r.started > up_at and r.x_cache == "HIT-L2" for r in seen),
+            timeout=20,
+        )
+    flowed = flow.snapshot()
 
-    assert [r.status for r in during if r.status >= 500] == []
+    failed = [r for r in flowed if r.status is None or r.status >= 500]
+    assert failed == [], f"{len(failed)} of {len(flowed)} flowing requests failed: {failed[:5]}"
+    while_down = [r for r in flowed if down_at < r.started and r.ended < up_at]
+    assert any(r.x_cache == "BYPASS" for r in while_down), while_down
+    # Only L1 (until its entries expire) can serve while L2 is down.
+    assert {r.x_cache for r in while_down} <= {"HIT-L1", "BYPASS"}
+    assert any(r.started > up_at and r.x_cache == "HIT-L2" for r in flowed), flowed[-10:]
+
     assert [r.status for r in during] == [200, 200, 200, 200, 201, 200]
     # No cache served these: L2 was down and none of them was in the read worker's L1.
     assert [r.x_cache for r in during] == ["BYPASS"] * 6
 
-    # Redis is back: hits return without restarting anything (after the breaker's cooldown).
-    recovered = _eventually(
-        lambda: stack.request("GET", f"/products/{ids[0]}"),
-        lambda r: r.x_cache in ("HIT-L1", "HIT-L2"),
-        within=20,
-    )
-    assert recovered.status == 200
+    assert _stack_processes(stack) == processes_before
 
 
 def test_terminal_shows_one_line_per_request_and_every_part_logs(stack: StackProcess) -> None:
