@@ -7,15 +7,19 @@ stack.json (L1 TTL + stream lag), and fail if it does not come by then.
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+import redis
 import redis_servers
 from product_cache.representation import item_from_product
 
@@ -74,6 +78,38 @@ def _put_directly(stack: StackProcess, product: dict[str, Any]) -> None:
     """Write an item straight into the emulator (not through the API), as another app would."""
     stamped = {"updatedAt": datetime.now(UTC).isoformat(timespec="milliseconds"), **product}
     _dynamodb(stack).put_item(TableName=stack.info["table_name"], Item=item_from_product(stamped))
+
+
+STACK_CONTRACT_KEYS = {"api_url", "dynamodb_endpoint", "table_name", "region", "redis_url"}
+
+
+def test_stack_json_publishes_the_local_stack_contract(
+    stack: StackProcess, stack_redis: redis_servers.RedisServer
+) -> None:
+    published = json.loads((stack.state_dir / "stack.json").read_text())
+    assert STACK_CONTRACT_KEYS - published.keys() == set(), "contract keys missing"
+
+    api = urlsplit(published["api_url"])
+    assert (api.scheme, api.hostname, api.path) == ("http", "127.0.0.1", "")
+    assert api.port is not None
+    connection = http.client.HTTPConnection(api.hostname, api.port, timeout=10)
+    try:
+        connection.request("GET", f"/products/{_new_id('contract')}")
+        assert connection.getresponse().status == 404  # the product API answers there
+    finally:
+        connection.close()
+
+    assert re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", published["region"])
+    assert published["table_name"] and isinstance(published["table_name"], str)
+    assert urlsplit(published["dynamodb_endpoint"]).scheme in ("http", "https")
+    table = _dynamodb(stack).describe_table(TableName=published["table_name"])["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert f":{published['region']}:" in table["TableArn"]
+    assert table["StreamSpecification"]["StreamEnabled"]
+
+    assert published["redis_url"] == stack_redis.url  # the REDIS_URL it was given
+    with redis.Redis.from_url(published["redis_url"], socket_timeout=5) as client:
+        assert client.ping() is True
 
 
 def test_crud_with_cache_headers_and_preconditions(stack: StackProcess) -> None:
