@@ -82,8 +82,10 @@ class CachedProductService(Construct):
     :param dynamodb_gateway_endpoint: add a DynamoDB gateway endpoint to ``vpc``. Default
         (None): added unless the VPC is a construct of this app that already has one; pass
         False for an imported VPC that has one (a route table takes one per service).
-    :param removal_policy: what happens to the table when it leaves the stack:
-        ``RETAIN`` (default), ``SNAPSHOT`` is not supported by DynamoDB, ``DESTROY``.
+    :param removal_policy: what happens to the table, the functions' log groups and the API's
+        access log group when they leave the stack: ``RETAIN`` (default), ``DESTROY``
+        (``SNAPSHOT`` is not supported by DynamoDB). ``rest_api_props`` may set the API's
+        ``log_removal_policy`` apart.
     :param deletion_protection: the table's deletion protection. Default: on unless
         ``removal_policy`` is ``DESTROY``.
     :param table_encryption_key: a customer-managed KMS key for the table. Default: the
@@ -158,6 +160,7 @@ class CachedProductService(Construct):
         self.vpc = vpc
         self.vpc_subnets = vpc_subnets or _default_subnets(vpc)
         self.log_retention = log_retention
+        self.removal_policy = removal_policy
         self.metrics_namespace = metrics_namespace
         #: The policies the read and list routes run with (API layer dropped where uncached).
         self.item_route = dataclasses.replace(GET_PRODUCT, api_cache=cache_item_route_at_api)
@@ -223,7 +226,9 @@ class CachedProductService(Construct):
         self.dax_cache = self._build_dax_cache(dax_cache_props or {}) if enable_dax else None
         self._grant_cache_access()
         #: The REST API with every route of ``product_routes``.
-        self.rest_api = self._build_rest_api(rest_api_props or {})
+        self.rest_api = self._build_rest_api(
+            {"log_removal_policy": removal_policy, **(rest_api_props or {})}
+        )
         #: API Gateway methods by ``"<METHOD> <path>"``.
         self.methods = self._add_routes()
         #: Errors API Gateway answers itself, in the API's JSON error shape.
@@ -334,7 +339,7 @@ class CachedProductService(Construct):
             self,
             f"{id_}Logs",
             retention=self.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
+            removal_policy=self.removal_policy,
         )
         environment = {
             **env_names.service_env(

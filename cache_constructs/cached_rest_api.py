@@ -106,6 +106,9 @@ class CachedRestApi(Construct):
     :param access_log_group: an existing log group for the access logs.
     :param access_log_retention: retention of the access log group built here (excludes
         `access_log_group`). Default three months.
+    :param log_removal_policy: what happens to the access log group built here when it leaves
+        the stack (excludes `access_log_group`): `RETAIN` (default) keeps the audit trail,
+        `DESTROY` deletes it with the stack.
     :param logging_level: execution logging level. Default ERROR.
     :param cloud_watch_role: create the account's API Gateway CloudWatch role, which execution
         logging needs (one per account and region). Default True.
@@ -130,6 +133,7 @@ class CachedRestApi(Construct):
         throttling_burst_limit: int = 200,
         access_log_group: logs.ILogGroup | None = None,
         access_log_retention: logs.RetentionDays | None = None,
+        log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         logging_level: apigateway.MethodLoggingLevel = apigateway.MethodLoggingLevel.ERROR,
         cloud_watch_role: bool = True,
         tracing_enabled: bool = True,
@@ -143,6 +147,11 @@ class CachedRestApi(Construct):
         require_int_range("throttling_burst_limit", throttling_burst_limit, 0, 5000)
         require_exactly_one(
             "access_log_group", access_log_group, "access_log_retention", access_log_retention
+        )
+        require_one_of(
+            "log_removal_policy",
+            log_removal_policy,
+            (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY),
         )
         require_exactly_one("web_acl_arn", web_acl_arn, "web_acl_rate_limit", web_acl_rate_limit)
         if web_acl_rate_limit is not None:
@@ -160,6 +169,7 @@ class CachedRestApi(Construct):
         self._throttling = (throttling_rate_limit, throttling_burst_limit)
         self._logging_level = logging_level
         self._route_settings: list[dict[str, Any]] = []
+        self._log_removal_policy = log_removal_policy
 
         self.access_log_group: logs.ILogGroup = access_log_group or self._build_access_log_group(
             access_log_retention or logs.RetentionDays.THREE_MONTHS
@@ -226,7 +236,7 @@ class CachedRestApi(Construct):
 
     def _build_access_log_group(self, retention: logs.RetentionDays) -> logs.ILogGroup:
         return logs.LogGroup(
-            self, "AccessLogs", retention=retention, removal_policy=RemovalPolicy.RETAIN
+            self, "AccessLogs", retention=retention, removal_policy=self._log_removal_policy
         )
 
     def _build_web_acl(self, rate_limit: int) -> wafv2.CfnWebACL:

@@ -147,6 +147,42 @@ def test_destroy_removal_policy_turns_deletion_protection_off() -> None:
     assert table["Properties"]["DeletionProtectionEnabled"] is False
 
 
+def _service_log_groups(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    # The test VPC's flow log group is not the service's.
+    groups = _resources(template, "AWS::Logs::LogGroup")
+    return {k: v for k, v in groups.items() if k.startswith("ProductService")}
+
+
+def _log_group_policies(template: dict[str, Any]) -> set[str]:
+    return {g["DeletionPolicy"] for g in _service_log_groups(template).values()}
+
+
+def test_log_groups_are_retained_by_default(default: Any) -> None:
+    _, template = default
+    # Four function log groups and the API's access log group.
+    assert len(_service_log_groups(template)) == 5
+    assert _log_group_policies(template) == {"Retain"}
+
+
+def test_log_groups_follow_the_removal_policy() -> None:
+    _, template = _template(removal_policy=cdk.RemovalPolicy.DESTROY)
+    assert _log_group_policies(template) == {"Delete"}
+
+
+def test_rest_api_props_may_keep_the_access_logs_apart() -> None:
+    _, template = _template(
+        removal_policy=cdk.RemovalPolicy.DESTROY,
+        rest_api_props={"log_removal_policy": cdk.RemovalPolicy.RETAIN},
+    )
+    policies = {
+        key: group["DeletionPolicy"] for key, group in _service_log_groups(template).items()
+    }
+    assert [key for key, policy in policies.items() if policy == "Retain"] == [
+        key for key in policies if key.startswith("ProductServiceApiAccessLogs")
+    ]
+    assert sorted(policies.values()) == ["Delete"] * 4 + ["Retain"]
+
+
 def test_explicit_deletion_protection_wins() -> None:
     _, template = _template(removal_policy=cdk.RemovalPolicy.DESTROY, deletion_protection=True)
     (table,) = _resources(template, "AWS::DynamoDB::Table").values()

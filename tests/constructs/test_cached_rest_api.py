@@ -167,6 +167,22 @@ def test_existing_access_log_group() -> None:
     assert "api-logs" in json.dumps(stage_properties(t)["AccessLogSetting"]["DestinationArn"])
 
 
+def test_access_logs_are_retained_by_default(template: assertions.Template) -> None:
+    (log_group,) = template.find_resources("AWS::Logs::LogGroup").values()
+    assert log_group["DeletionPolicy"] == "Retain"
+    assert log_group["UpdateReplacePolicy"] == "Retain"
+
+
+def test_access_logs_follow_the_log_removal_policy() -> None:
+    stack = new_stack()
+    api = CachedRestApi(stack, "Api", log_removal_policy=cdk.RemovalPolicy.DESTROY)
+    api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
+    (log_group,) = (
+        assertions.Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
+    )
+    assert log_group["DeletionPolicy"] == "Delete"
+
+
 def test_cloud_watch_role(template: assertions.Template) -> None:
     template.resource_count_is("AWS::ApiGateway::Account", 1)
     stack = new_stack()
@@ -646,6 +662,10 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
             "give either web_acl_arn or web_acl_rate_limit, not both",
         ),
         ({"web_acl_rate_limit": 99}, "web_acl_rate_limit must be between 100 and 2000000000"),
+        (
+            {"log_removal_policy": cdk.RemovalPolicy.SNAPSHOT},
+            "log_removal_policy must be one of",
+        ),
         (
             {"web_acl_enabled": False, "web_acl_arn": "arn:aws:wafv2:x"},
             "web_acl_arn and web_acl_rate_limit need web_acl_enabled=True",
