@@ -2,8 +2,9 @@
 
 Every measured read is paired with a raw redis-py GET + json.loads of the same product JSON,
 timed alternately in the same worker, and compared with it. Ours is measured twice: at the
-cache API (runtime.items.read; the issue's target applies here) and through the read handler
-(event parsing, ETag, headers, metrics included).
+cache API (runtime.items.read) and through the read handler (event parsing, ETag, headers,
+EMF metrics flush included); the issue's targets are judged on both. At the cache API the
+per-invocation metrics flush runs untimed after each read, so those figures exclude it.
 An "L2 hit" for ours is a read with the L1 layer switched off in CACHE_POLICY, so every read
 goes to Redis; an "L1 hit" is a repeated read with L1 on. naive and dogpile have no L1: all
 their hits are Redis hits.
@@ -65,11 +66,17 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         ours = peers["ours"]
         l1, l2 = ours["l1_hit_api"], ours["l2_hit_api"]
         ours["l1_p50_vs_l2_p50"] = ratio(l1.get("p50_ms"), l2.get("p50_ms"))
+        l1_handler, l2_handler = ours["l1_hit_handler"], ours["l2_hit_handler"]
+        ours["handler_l2_p50_vs_raw"] = l2_handler.get("p50_vs_raw")
+        ours["handler_l2_p99_vs_raw"] = l2_handler.get("p99_vs_raw")
+        ours["handler_l1_p50_vs_l2_p50"] = ratio(l1_handler.get("p50_ms"), l2_handler.get("p50_ms"))
     return {
         "peers": peers,
         "samples": ctx.sizes.hit_samples,
         "raw": "redis-py GET + json.loads of the same product JSON, timed alternately with "
         "each measured read in the same process (p50_vs_raw / p99_vs_raw use that pairing)",
-        "target_applies_to": "ours l2_hit_api: the cache runtime (runtime.items.read), "
-        "L1 layer off so every read is an L2 hit",
+        "target_applies_to": "ours at two levels, each judged: the cache API "
+        "(runtime.items.read; its timing excludes the per-invocation EMF metrics flush, run "
+        "untimed after each read) and the read handler (handlers.read_handler.handler, flush "
+        "included); L2 hit = L1 layer off so every read goes to Redis",
     }
