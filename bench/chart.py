@@ -79,13 +79,15 @@ def render(results: dict[str, Any], path: Path) -> None:
     ax[3].legend(fontsize=7)
 
     zipf = s.get("zipf", {})
+    zipf_peers = zipf.get("peers", {})
+    zipf_series = ("ours_l1_off", "ours", "naive", "dogpile")
     _bars(
         ax[4],
-        ["LRU ref", *PEERS],
-        [zipf.get("lru_reference_hit_ratio")]
-        + [zipf.get("peers", {}).get(p, {}).get("hit_ratio") for p in PEERS],
-        [COLORS["ref"]] + [COLORS[p] for p in PEERS],
-        "4. Zipf hit ratio",
+        ["LRU ref", "LRU steady", "ours L2 only", "ours L1+L2*", "naive", "dogpile"],
+        [zipf.get("lru_reference_hit_ratio"), zipf.get("steady_lru_hit_ratio")]
+        + [zipf_peers.get(p, {}).get("hit_ratio") for p in zipf_series],
+        [COLORS["ref"], COLORS["ref"]] + [COLORS[p.split("_")[0]] for p in zipf_series],
+        "4. Zipf hit ratio (*: larger total budget)",
     )
 
     stale = s.get("stale_reads", {}).get("peers", {})

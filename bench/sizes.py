@@ -21,6 +21,8 @@ class Sizes:
     zipf_keys: int
     zipf_requests: int
     zipf_warmup: int
+    zipf_steady_requests: int
+    """Length of the long trace the steady-state LRU reference is computed on (10% warm-up)."""
     stale_interleavings: int
     outage_seconds: float
     synth_runs: int
@@ -37,6 +39,7 @@ FULL = Sizes(
     zipf_keys=10_000,
     zipf_requests=10_000,
     zipf_warmup=3_000,
+    zipf_steady_requests=200_000,
     stale_interleavings=1_000,
     outage_seconds=5.0,
     synth_runs=3,
@@ -52,6 +55,7 @@ QUICK = Sizes(
     zipf_keys=5_000,
     zipf_requests=2_500,
     zipf_warmup=1_000,
+    zipf_steady_requests=200_000,
     stale_interleavings=100,
     outage_seconds=2.0,
     synth_runs=1,
@@ -67,6 +71,7 @@ TINY = Sizes(
     zipf_keys=1_000,
     zipf_requests=200,
     zipf_warmup=50,
+    zipf_steady_requests=5_000,
     stale_interleavings=6,
     outage_seconds=0.3,
     synth_runs=1,
