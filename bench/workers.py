@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from typing import IO, Any
 
 from bench import paths
@@ -53,12 +54,16 @@ class Worker:
 
     def __init__(self, module: str, params: dict[str, Any], env: dict[str, str] | None = None):
         self.module = module
+        # stderr goes to a file, not a pipe: nobody reads a pipe while the worker runs, and
+        # a child that logs more than the pipe buffer (~64 KB) would block on it forever.
+        self.stderr = tempfile.TemporaryFile(prefix="bench-worker-stderr-")  # noqa: SIM115 - closed in close()
+        self._stderr_seen = ""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", module],
             cwd=paths.ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self.stderr,
             env={**os.environ, "PYTHONPATH": paths.python_path(), **(env or {})},
             text=True,
         )
@@ -74,12 +79,13 @@ class Worker:
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait(timeout=30)
-            stderr = self.proc.stderr.read() if self.proc.stderr else ""
-            raise WorkerError(f"{self.module} exited {self.proc.returncode}: {stderr[-3000:]}")
+            stderr = self.stderr_tail()
+            self.close()
+            raise WorkerError(f"{self.module} exited {self.proc.returncode}: {stderr}")
         message = dict(json.loads(line))
         if "error" in message:
-            self.close()
-            raise WorkerError(f"{self.module}: {message['error']}")
+            self.close()  # waits for the exit, so stderr is complete
+            raise WorkerError(f"{self.module}: {message['error']}\nstderr: {self._stderr_seen}")
         return message
 
     def result(self) -> Any:
@@ -90,6 +96,14 @@ class Worker:
                 self.close()
                 return message["result"]
 
+    def stderr_tail(self, limit: int = 3000) -> str:
+        """The last `limit` bytes the worker wrote to stderr so far, decoded."""
+        if self.stderr.closed:
+            return self._stderr_seen
+        self.stderr.seek(0, os.SEEK_END)
+        self.stderr.seek(max(0, self.stderr.tell() - limit))
+        return self.stderr.read().decode(errors="replace")
+
     def close(self) -> None:
         if self.proc.stdin and not self.proc.stdin.closed:
             self.proc.stdin.close()
@@ -98,9 +112,11 @@ class Worker:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        if not self.stderr.closed:
+            self._stderr_seen = self.stderr_tail()
+            self.stderr.close()
 
 
 class WorkerError(RuntimeError):

@@ -14,6 +14,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -58,19 +59,25 @@ print("BENCH-ANSWER", json.dumps({{"status": result.status, "source": result.sou
 
 
 def _timed_run(argv: list[str], env: dict[str, str]) -> tuple[float, dict[str, Any]]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, cwd=paths.ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    # The code under test may print (logs, EMF metrics): the answer is the marked line.
-    for line in proc.stdout:
-        if line.startswith(ANSWER):
-            elapsed = time.perf_counter() - start
-            proc.communicate(timeout=60)
-            return elapsed, dict(json.loads(line[len(ANSWER) :]))
-    _, stderr = proc.communicate(timeout=60)
-    raise RuntimeError(f"cold-start child failed: {stderr[-2000:]}")
+    # stderr goes to a file: a pipe nobody reads while the child runs would block a child
+    # that logs more than the pipe buffer (~64 KB).
+    with tempfile.TemporaryFile(prefix="bench-cold-start-stderr-") as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, cwd=paths.ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        assert proc.stdout is not None
+        # The code under test may print (logs, EMF metrics): the answer is the marked line.
+        for line in proc.stdout:
+            if line.startswith(ANSWER):
+                elapsed = time.perf_counter() - start
+                proc.communicate(timeout=60)
+                return elapsed, dict(json.loads(line[len(ANSWER) :]))
+        proc.communicate(timeout=60)
+        stderr.seek(0, os.SEEK_END)
+        stderr.seek(max(0, stderr.tell() - 2000))
+        tail = stderr.read().decode(errors="replace")
+        raise RuntimeError(f"cold-start child failed ({proc.returncode}): {tail}")
 
 
 def run(ctx: BenchContext) -> dict[str, Any]:
