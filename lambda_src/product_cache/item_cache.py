@@ -7,9 +7,11 @@ Read path (docs/architecture.md has the key layout and the Lua rules):
   the one request that wins the fill lease, synchronously (a frozen Lambda runs nothing later).
 - L2 entry past its freshness but inside the stale-while-revalidate window: the lease winner
   refreshes it; everyone else is served the stale value at once (STALE).
-- L2 miss: one caller wins the lease and reads the origin; the others poll the value key
-  briefly (bounded) and then read the origin themselves. Fills are versioned compare-and-set
-  (fill.lua), so a slow reader can never put back a value a write or invalidation replaced.
+- L2 miss: one caller wins the lease and reads the origin; the others poll while the lease
+  is alive (bounded by the lease's lifetime). If the lease expires without a fill, one
+  poller takes it over; a poller that still has nothing reads the origin itself. Fills are
+  versioned compare-and-set (fill.lua), so a slow reader can never put back a value a write
+  or invalidation replaced.
 - L2 unreachable or its breaker open: origin read, X-Cache BYPASS, no fill.
 """
 
@@ -27,15 +29,13 @@ from .errors import CacheUnavailable
 from .jitter import jittered
 from .keys import ItemKeys, item_keys
 from .l1_cache import L1Cache
-from .l2_store import LANDED, L2Store
+from .l2_store import LANDED, L2Store, LeaseResult
 from .origin import Origin, item_version
 from .representation import etag_of, product_from_item, render_product
 from .results import BYPASS, HIT_L1, HIT_L2, MISS, STALE, CachedRead
 
 DEFAULT_LEASE_MS = 2_000
 """Lease lifetime: longer than an origin read, short enough that a crashed filler is forgotten."""
-DEFAULT_LEASE_WAIT_SECONDS = 0.25
-"""How long callers that lost the lease poll for the winner's fill before reading the origin."""
 XFETCH_BETA = 1.0
 
 
@@ -64,7 +64,7 @@ class ItemCache:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
         lease_ms: int = DEFAULT_LEASE_MS,
-        lease_wait_seconds: float = DEFAULT_LEASE_WAIT_SECONDS,
+        lease_wait_seconds: float | None = None,
     ) -> None:
         self.policy = policy
         self.origin = origin
@@ -74,7 +74,11 @@ class ItemCache:
         self._rng = rng or random.Random()
         self._sleep = sleep
         self.lease_ms = lease_ms
-        self.lease_wait_seconds = lease_wait_seconds
+        # Callers that lost the lease wait at most this long for the fill (default: the
+        # lease's own lifetime, so a slow but live origin read is waited out).
+        self.lease_wait_seconds = (
+            lease_ms / 1000.0 if lease_wait_seconds is None else lease_wait_seconds
+        )
 
     # --- read -------------------------------------------------------------------------------
 
@@ -158,10 +162,12 @@ class ItemCache:
                 telemetry.count(telemetry.STALE_SERVED)
                 return self._from_envelope(cached, STALE)
         if not lease.acquired:
-            waited = self._wait_for_fill(product_id, l2)
-            if waited is not None:
+            waited = self._wait_for_fill(product_id, l2, token, lease)
+            if isinstance(waited, CachedRead):
                 return waited
-            token = ""  # the lease is someone else's; our fill is still compare-and-set
+            lease = waited
+            if not lease.acquired:
+                token = ""  # the lease is someone else's; our fill is still compare-and-set
         try:
             fetched = self._fetch(product_id, stale_through=lease.stale_through)
         except Exception:
@@ -171,21 +177,35 @@ class ItemCache:
         self._fill(product_id, l2, fetched, epoch=lease.epoch, token=token)
         return self._result(fetched, MISS)
 
-    def _wait_for_fill(self, product_id: str, l2: L2Store) -> CachedRead | None:
-        """Poll the value key with short backoff while the lease holder reads the origin."""
+    def _wait_for_fill(
+        self, product_id: str, l2: L2Store, token: str, lease: LeaseResult
+    ) -> CachedRead | LeaseResult:
+        """Poll (short backoff) while another caller's lease is alive, for its fill.
+
+        Each poll is lease.lua again: it returns the value once filled, and takes the lease
+        over (for exactly one poller) if the holder let it expire without filling. Returns
+        the filled value, or the last lease result (acquired: this caller is now the filler).
+        """
         telemetry.count(telemetry.LEASE_WAIT)
-        key = item_keys(product_id).value
+        keys = item_keys(product_id)
         waited, delay = 0.0, 0.005
         while waited < self.lease_wait_seconds:
-            pause = min(delay, self.lease_wait_seconds - waited)
+            # Never sleep past the lease's end: a take-over should not wait for the backoff.
+            lease_left = max(lease.lease_ttl_ms, 1) / 1000.0
+            pause = min(delay, self.lease_wait_seconds - waited, lease_left)
             self._sleep(pause)
             waited += pause
             delay = min(delay * 2, 0.05)
-            cached = envelope.decode_or_none(l2.get(key))
+            lease = l2.lease(keys, token, self.lease_ms)
+            cached = envelope.decode_or_none(lease.value)
             if cached is not None:  # counted as LeaseWait (its first GET was the L2Miss)
+                if lease.acquired:
+                    self._release_lease(l2, keys, token)
                 self._remember_envelope(product_id, cached)
                 return self._from_envelope(cached, HIT_L2)
-        return None
+            if lease.acquired:
+                return lease
+        return lease
 
     def _refresh_early(self, fresh_until_ms: int, now_ms: int) -> bool:
         # XFetch (Vattani et al.): refresh when now - delta * beta * ln(U) >= expiry.

@@ -48,6 +48,8 @@ class LeaseResult(NamedTuple):
     stale_through: int
     epoch: int
     acquired: bool
+    lease_ttl_ms: int
+    """The lease's remaining lifetime, whoever holds it (<= 0: no lease)."""
 
 
 def _load_script(name: str) -> str:
@@ -134,10 +136,10 @@ class L2Store:
 
     def lease(self, keys: ItemKeys, token: str, lease_ms: int) -> LeaseResult:
         """Read value and tombstone and try to take the fill lease, atomically."""
-        value, stale_through, epoch, acquired = self._script(
+        value, stale_through, epoch, acquired, lease_ttl_ms = self._script(
             "lease", [keys.value, keys.tombstone, keys.lease], [token, lease_ms]
         )
-        return LeaseResult(value, int(stale_through), int(epoch), bool(acquired))
+        return LeaseResult(value, int(stale_through), int(epoch), bool(acquired), int(lease_ttl_ms))
 
     def release_lease(self, keys: ItemKeys, token: str) -> bool:
         """Delete the fill lease if it is still ours (token-checked); True if it was."""

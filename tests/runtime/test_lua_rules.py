@@ -64,6 +64,13 @@ def test_lease_is_exclusive_and_reports_tombstone(store, client):
     assert (third.stale_through, third.epoch, third.acquired) == (4, 1, True)
 
 
+def test_lease_reports_its_remaining_lifetime(store, client):
+    assert store.lease(KEYS, "a", 1000).lease_ttl_ms == 1000
+    client.pexpire(KEYS.lease, 400)
+    other = store.lease(KEYS, "b", 1000)
+    assert other.acquired is False and 0 < other.lease_ttl_ms <= 400
+
+
 def test_lease_returns_a_value_that_appeared(store, client):
     client.set(KEYS.value, env(2))
     assert store.lease(KEYS, "t", 1000).value == env(2)

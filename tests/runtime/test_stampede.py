@@ -68,6 +68,35 @@ def test_cold_key_one_origin_read(make_runtime, counting_dynamo):
     assert len({r.body for r in results}) == 1 and product["name"].encode() in results[0].body
 
 
+def test_cold_key_one_origin_read_with_default_wait_and_a_slow_origin(
+    make_runtime, counting_dynamo
+):
+    # A cold Lambda's first origin read (new boto3 client, DAX timeout then DynamoDB) can take
+    # far longer than a poll interval; the losers must wait for it while the lease lives.
+    put_product(counting_dynamo, "cold", 1)
+    counting_dynamo.on_get_item = lambda request, response: time.sleep(0.4)  # a slow origin
+    runtimes = [make_runtime() for _ in range(8)]  # the runtime's default wait settings
+    results = run_concurrently(runtimes, "cold")
+
+    assert len(counting_dynamo.reads) == 1
+    assert sorted(r.x_cache for r in results) == ["HIT-L2"] * 7 + ["MISS"]
+
+
+def test_lease_expiring_without_a_fill_is_taken_over_by_one_waiter(
+    make_runtime, counting_dynamo, redis_url
+):
+    import redis
+
+    put_product(counting_dynamo, "crashed", 1)
+    # the lease of a filler that died mid-read: it expires, nobody fills
+    redis.Redis.from_url(redis_url).set("pc:{p:crashed}:l", "dead", px=300)
+    runtimes = [make_runtime() for _ in range(8)]
+    results = run_concurrently(runtimes, "crashed")
+
+    assert len(counting_dynamo.reads) == 1
+    assert sorted(r.x_cache for r in results) == ["HIT-L2"] * 7 + ["MISS"]
+
+
 def test_expired_hot_key_one_origin_read_others_served_stale(make_runtime, counting_dynamo, clock):
     put_product(counting_dynamo, "hot2", 1)
     make_runtime().items.read("hot2")
