@@ -8,6 +8,7 @@ security group with no ingress until `grant_connect` opens it to one function.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from aws_cdk import Acknowledgment, ArnFormat, Duration, Names, Stack, Validations
@@ -120,7 +121,8 @@ class ValkeyCache(Construct):
     :param user_group_id: an existing RBAC user group (bring your own users); then
         `user_name` names its IAM-authenticated user. Excludes `access_string`.
     :param user_name: the runtime's user id == name (IAM auth requires both equal).
-        Default: "<cache_name>-app".
+        Default: "<cache_name>-app"; when that exceeds 40 characters the cache name is cut
+        and 4 hex digits of its hash added (e.g. "<first 31 characters>-1a2b-app").
     """
 
     def __init__(
@@ -213,7 +215,7 @@ class ValkeyCache(Construct):
                 "cache_name must be 2..40 lowercase letters, digits or single hyphens, "
                 f"start with a letter and not end with a hyphen; got {self.cache_name!r}"
             )
-        self.user_name = user_name or f"{self.cache_name}-app"
+        self.user_name = user_name or _user_id(self.cache_name, "-app")
         """RBAC user (id == name) the functions authenticate as with IAM."""
         self.port = port
         self.encryption_key = encryption_key
@@ -310,7 +312,7 @@ class ValkeyCache(Construct):
             self,
             "DefaultUser",
             engine=ENGINE,
-            user_id=f"{self.cache_name}-default",
+            user_id=_user_id(self.cache_name, "-default"),
             user_name="default",
             authentication_mode={"Type": "no-password-required"},
             access_string="off -@all",
@@ -542,6 +544,25 @@ class ValkeyCache(Construct):
         if self.mode == "serverless":
             return self._serverless_metric("CacheHitRate", "Average")
         return self._node_metric("CacheHitRate", "Average", "MIN", "Hit rate % (min node)")
+
+
+_MAX_USER_ID = 40
+"""ElastiCache user ids and names are at most 40 characters (`_USER_NAME`)."""
+
+
+def _user_id(cache_name: str, suffix: str) -> str:
+    """`<cache_name><suffix>`, shortened to 40 characters the same way on every synth.
+
+    A name that is too long keeps its start and gains 4 hex digits of its SHA-256, so two
+    caches whose names share a long prefix still get different user ids (ids are unique
+    per account and region). An unresolved name is left to CloudFormation.
+    """
+    user_id = f"{cache_name}{suffix}"
+    if is_unresolved(cache_name) or len(user_id) <= _MAX_USER_ID:
+        return user_id
+    digest = hashlib.sha256(cache_name.encode()).hexdigest()[:4]
+    keep = _MAX_USER_ID - len(suffix) - len(digest) - 1
+    return f"{cache_name[:keep].rstrip('-')}-{digest}{suffix}"
 
 
 def _generated_name(scope: Construct) -> str:

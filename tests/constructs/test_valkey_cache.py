@@ -126,6 +126,36 @@ def test_serverless_usage_limits_and_kms_key() -> None:
 # --- RBAC ---------------------------------------------------------------------------------
 
 
+def _user_ids(stack: cdk.Stack) -> dict[str, str]:
+    users = template(stack).find_resources("AWS::ElastiCache::User")
+    return {u["Properties"]["UserName"]: u["Properties"]["UserId"] for u in users.values()}
+
+
+def test_default_user_ids_of_a_long_cache_name_obey_the_40_character_rule() -> None:
+    long_name = "products-l2-" + "x" * 27 + "1"  # 40 characters, the cache name limit
+    stack, cache = build(cache_name=long_name)
+    ids = _user_ids(stack)
+    assert ids[cache.user_name] == cache.user_name
+    for user_id in ids.values():
+        assert len(user_id) <= 40
+        assert re.fullmatch(r"[a-z][a-z0-9-]{0,39}", user_id), user_id
+    assert cache.user_name.startswith(long_name[:31]) and cache.user_name.endswith("-app")
+    assert ids["default"].endswith("-default")
+    # Deterministic: the same name gives the same ids on every synth.
+    assert build(cache_name=long_name)[1].user_name == cache.user_name
+    # Names sharing a long prefix still get different user ids.
+    other = build(cache_name=long_name[:-1] + "3")[1]
+    assert other.user_name != cache.user_name
+
+
+def test_generated_cache_name_gives_a_valid_default_user() -> None:
+    stack = new_stack()
+    cache = ValkeyCache(stack, "ProductCatalogueSecondLevelCache", vpc=new_vpc(stack))
+    assert len(cache.cache_name) == 40
+    for user_id in _user_ids(stack).values():
+        assert len(user_id) <= 40, user_id
+
+
 def test_runtime_user_uses_iam_auth_and_is_scoped_to_pc_keys() -> None:
     stack, cache = build(cache_name="products-l2")
     t = template(stack)
