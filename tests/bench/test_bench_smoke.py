@@ -1,8 +1,10 @@
 """Smoke tests of `make bench`: every scenario runs at a tiny size and reports its figures.
 
-Each scenario runs against a real origin process and redis-server with one peer (a
-different one per scenario, so all three are exercised); the figures are checked for shape
-and for the few facts that hold at any size. The numbers themselves are `make bench`'s job.
+Each scenario runs against a real origin process and redis-server with one or two peers
+(all three are exercised across the file); the figures are checked for shape and for the
+facts that hold at any size: ours serves no stale read, one origin read for a stampede and
+no 5xx in an outage; naive answers 5xx to every request while Redis is down; no Zipf request
+fails. The timings themselves are `make bench`'s job.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from pathlib import Path
 import pytest
 from redis_servers import standalone
 
-from bench import chart, report, targets
+from bench import chart, paths, report, targets
 from bench.context import BenchContext, base_policy
 from bench.items import ITEM_PK_PREFIX, ITEM_SK, product_pk
 from bench.origin import running_origin
 from bench.scenarios import cold_start, hit_path, redis_outage, stale_reads, stampede, synth, zipf
 from bench.sizes import TINY
+from bench.workers import WorkerError, run_worker
 from bench.workload import lru_hit_ratio, zipf_trace
 from cache_constructs import product_table_schema
 
@@ -59,7 +62,11 @@ def test_hit_path(bench_context: BenchContext) -> None:
         assert ours[key]["raw"]["n"] == TINY.hit_samples and ours[key]["p50_vs_raw"] > 0
     assert ours["l2_hit_api"]["sources"] == {"HIT-L2": TINY.hit_samples}
     assert ours["l1_hit_api"]["sources"] == {"HIT-L1": TINY.hit_samples}
+    assert ours["l2_hit_handler"]["sources"] == {"HIT-L2": TINY.hit_samples}
+    assert ours["l1_hit_handler"]["sources"] == {"HIT-L1": TINY.hit_samples}
     assert ours["l2_p50_vs_raw"] > 0 and ours["l1_p50_vs_l2_p50"] > 0
+    assert ours["handler_l2_p99_vs_raw"] == ours["l2_hit_handler"]["p99_vs_raw"]
+    assert ours["handler_l1_p50_vs_l2_p50"] > 0
 
 
 def test_cold_start(bench_context: BenchContext) -> None:
@@ -70,43 +77,59 @@ def test_cold_start(bench_context: BenchContext) -> None:
     assert dogpile["runs"] == TINY.cold_runs and dogpile["vs_floor"] > 0
 
 
-def test_stampede(bench_context: BenchContext) -> None:
-    result = stampede.run(with_peers(bench_context, "naive"))
-    case = result["peers"]["naive"]["threads_absent"]
+def test_stampede_of_ours_threads_reads_the_origin_once(bench_context: BenchContext) -> None:
+    result = stampede.run(with_peers(bench_context, "ours"))
+    case = result["peers"]["ours"]["threads_absent"]
     assert_no_error(case)
     assert case["callers"] == TINY.stampede_threads and case["non_200"] == 0
-    # the naive peer has no lock: every caller that finds the key absent reads the origin
-    assert 1 <= case["origin_reads"] <= TINY.stampede_threads
+    assert case["origin_reads"] == 1
 
 
-def test_zipf(bench_context: BenchContext) -> None:
-    result = zipf.run(with_peers(bench_context, "dogpile"))
-    dogpile = result["peers"]["dogpile"]
-    assert_no_error(dogpile)
+def test_zipf_runs_every_request_without_error(bench_context: BenchContext) -> None:
+    result = zipf.run(with_peers(bench_context, "ours", "dogpile"))
     assert 0 < result["lru_reference_hit_ratio"] < 1
-    assert dogpile["reads"] + dogpile["origin_reads"] > 0 and 0 <= dogpile["hit_ratio"] <= 1
-    assert dogpile["errors"] >= 0 and dogpile["write_errors"] >= 0
-    assert dogpile["l2_maxmemory_bytes"] > 0
+    assert 0 < result["steady_lru_hit_ratio"] < 1
+    assert result["judged_variant"] == "ours_l1_off"
+    trace = zipf_trace(TINY.zipf_keys, TINY.zipf_requests, seed=zipf.SEED)
+    expected_reads = sum(1 for request in trace[TINY.zipf_warmup :] if not request.write)
+    for variant in ("ours_l1_off", "ours", "dogpile"):
+        figures = result["peers"][variant]
+        assert_no_error(figures)
+        assert figures["errors"] == 0, figures  # every read answered 200
+        # At this size the L2 budget (100 products, ~50 KB of keys) is smaller than the
+        # growth of Redis' own memory (Lua, clients) during the run, so Redis may refuse
+        # writes (OOM); ours then reports the invalidation for retry. Otherwise: no failure.
+        assert figures["write_errors"] == 0 or figures["redis_oom_errors"] > 0, figures
+        assert figures["reads"] == expected_reads
+        assert sum(figures["sources"].values()) == expected_reads
+        assert figures["l2_maxmemory_bytes"] > 0
+    # the budget-equal variant really has no L1
+    assert not any("L1" in source for source in result["peers"]["ours_l1_off"]["sources"])
 
 
-def test_stale_reads(bench_context: BenchContext) -> None:
-    result = stale_reads.run(with_peers(bench_context, "naive"))
-    naive = result["peers"]["naive"]
-    assert_no_error(naive)
-    assert naive["interleavings"] == TINY.stale_interleavings
-    assert naive["reader_skipped_origin"] == 0
-    assert sum(naive["runs_by_order"].values()) == naive["interleavings"]
-    assert 0 <= naive["stale_reads"] <= naive["interleavings"]
+def test_ours_serves_no_stale_read(bench_context: BenchContext) -> None:
+    result = stale_reads.run(with_peers(bench_context, "ours"))
+    ours = result["peers"]["ours"]
+    assert_no_error(ours)
+    assert ours["interleavings"] == TINY.stale_interleavings
+    assert ours["reader_skipped_origin"] == 0
+    assert sum(ours["runs_by_order"].values()) == ours["interleavings"]
+    assert ours["stale_reads"] == 0 and ours["longest_staleness_s"] == 0
 
 
-def test_redis_outage(bench_context: BenchContext) -> None:
-    result = redis_outage.run(with_peers(bench_context, "ours"))
-    for variant in ("ours", "ours_l1_off"):
+def test_redis_outage_ours_answers_and_naive_fails_every_request(
+    bench_context: BenchContext,
+) -> None:
+    result = redis_outage.run(with_peers(bench_context, "ours", "naive"))
+    for variant in ("ours", "ours_l1_off", "naive"):
         figures = result["peers"][variant]
         assert_no_error(figures)
         assert figures["requests"] > 0
         assert sum(figures["status_counts"].values()) == figures["requests"]
-        assert 0 <= figures["5xx"] <= figures["requests"]
+    assert result["peers"]["ours"]["5xx"] == 0
+    assert result["peers"]["ours_l1_off"]["5xx"] == 0
+    assert result["peers"]["ours_l1_off"]["origin_reads"] > 0  # it really met the outage
+    assert result["peers"]["naive"]["5xx"] == result["peers"]["naive"]["requests"]
 
 
 FAKE_APP = """
@@ -142,7 +165,16 @@ def test_report_and_chart_render_every_scenario(tmp_path: Path) -> None:
         "origin": "test",
         "machine": {"date": "d", "cores": 2, "python": "3", "platform": "p", "redis_server": "r"},
         "scenarios": {
-            "hit_path": {"peers": {"ours": {"l2_p50_vs_raw": 1.1, "l2_p99_vs_raw": 2.5}}},
+            "hit_path": {
+                "peers": {
+                    "ours": {
+                        "l2_p50_vs_raw": 1.1,
+                        "l2_p99_vs_raw": 2.5,
+                        "handler_l2_p50_vs_raw": 1.9,
+                        "handler_l1_p50_vs_l2_p50": 0.05,
+                    }
+                }
+            },
             "stale_reads": {"peers": {"ours": {"stale_reads": 0}}},
             "zipf": {"scenario_error": "Traceback: boom"},
         },
@@ -150,6 +182,9 @@ def test_report_and_chart_render_every_scenario(tmp_path: Path) -> None:
     markdown = report.render(results)
     assert "| L2 hit p50 <= 1.3x raw GET + decode (cache API) | 1.1x | met |" in markdown
     assert "| L2 hit p99 <= 2x raw GET + decode (cache API) | 2.5x | **MISSED** |" in markdown
+    assert "| L2 hit p50 <= 1.3x raw GET + decode (read handler) | 1.9x | **MISSED** |" in markdown
+    assert "| L1 hit < 0.1x an L2 hit (p50, read handler) | 0.05x | met |" in markdown
+    assert "cache-API timings exclude the per-invocation EMF metrics flush" in markdown
     assert "zipf: did not run" in markdown and "boom" in markdown
     verdicts = {check.target: check.met for check in targets.checks(results)}
     assert verdicts["Stale reads beyond the promise: 0"] is True
@@ -157,3 +192,45 @@ def test_report_and_chart_render_every_scenario(tmp_path: Path) -> None:
     chart.render(results, tmp_path / "chart.png")
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
     json.dumps(results)
+
+
+def test_zipf_targets_are_judged_on_the_budget_equal_variant() -> None:
+    zipf_result = {
+        "lru_reference_hit_ratio": 0.657,
+        "peers": {
+            "ours_l1_off": {"hit_ratio": 0.65, "origin_reads": 2400},
+            "ours": {"hit_ratio": 0.68, "origin_reads": 2200},  # L1 + L2: larger budget
+            "naive": {"hit_ratio": 0.655, "origin_reads": 2395},
+        },
+    }
+    verdicts = {
+        check.target.split(" (")[0]: (check.measured, check.met)
+        for check in targets.checks({"scenarios": {"zipf": zipf_result}})
+    }
+    assert verdicts["Zipf hit ratio >= the LRU reference"] == ("0.65 vs 0.657", False)
+    assert verdicts["Zipf origin reads <= the naive peer's"] == ("2400 vs 2395", False)
+
+
+LOUD_WORKER = """
+import sys
+from bench.workers import serve
+
+def task(params, channel):
+    sys.stderr.write("x" * params["stderr_bytes"] + "END-OF-STDERR")
+    sys.stderr.flush()
+    if params.get("fail"):
+        raise ValueError("asked to fail")
+    return "done"
+
+serve(task)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_that_logs_more_than_a_pipe_holds_still_finishes(tmp_path: Path) -> None:
+    (tmp_path / "loud_worker.py").write_text(LOUD_WORKER)
+    env = {"PYTHONPATH": f"{tmp_path}:{paths.python_path()}"}
+    assert run_worker("loud_worker", {"stderr_bytes": 1_000_000}, env) == "done"
+    with pytest.raises(WorkerError, match="asked to fail") as failure:
+        run_worker("loud_worker", {"stderr_bytes": 1_000_000, "fail": True}, env)
+    assert "END-OF-STDERR" in str(failure.value)  # the tail of its stderr
