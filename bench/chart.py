@@ -115,7 +115,7 @@ def render(results: dict[str, Any], path: Path) -> None:
         ["product stack", "one function"],
         [synth.get("product_stack_s"), synth.get("one_function_s")],
         [COLORS["ours"], COLORS["ref"]],
-        f"7. Synth seconds (ratio {synth.get('ratio')})",
+        f"7. python app.py synth, no CLI/bundling (s; ratio {synth.get('ratio')})",
     )
 
     machine = results["machine"]

@@ -83,7 +83,9 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         for name, values in timings.items()
     }
     return {
-        "method": "python <app>.py with CDK_OUTDIR/CDK_CONTEXT_JSON, bundling skipped for both",
+        "method": "python app.py synth, bundling skipped, no CLI: each app run as "
+        "`python <app>.py` with CDK_OUTDIR/CDK_CONTEXT_JSON as the CDK CLI would set them, "
+        "asset bundling skipped for both, the CLI itself (and its template processing) not run",
         "product_stack_s": medians["product_stack"],
         "one_function_s": medians["one_function"],
         "ratio": ratio(medians["product_stack"], medians["one_function"]),
