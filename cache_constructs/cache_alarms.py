@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -367,12 +367,14 @@ class CacheAlarms(Construct):
             description="Encrypts the cache alarm notifications topic",
         )
         # CloudWatch publishes alarm notifications itself: without these on the key policy,
-        # notifications to an encrypted topic are silently dropped.
+        # notifications to an encrypted topic are silently dropped. Only on behalf of this
+        # account's alarms (no confused deputy: another account's alarms cannot use the key).
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
         return sns.Topic(self, "Topic", master_key=key, enforce_ssl=True)

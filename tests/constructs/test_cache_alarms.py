@@ -444,6 +444,9 @@ def test_created_topic_is_kms_encrypted_ssl_only_and_cloudwatch_may_use_the_key(
                                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                                 "Effect": "Allow",
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+                                },
                             }
                         )
                     ]
