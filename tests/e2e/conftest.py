@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis_servers
 
-from e2e.stack_process import StackProcess
+from e2e.stack_process import StackProcess, running_stack
 
 
 @pytest.fixture(scope="session")
@@ -28,15 +28,11 @@ def stack(
 ) -> Iterator[StackProcess]:
     state_dir: Path = tmp_path_factory.mktemp("e2e") / "state"
     state_dir.mkdir()
-    process = StackProcess(
+    with running_stack(
         state_dir,
         "--redis-url", stack_redis.url,
         "--l1-ttl", "1",
         "--stream-max-retries", "1",
         "--seed", "12",
-    )  # fmt: skip
-    try:
-        process.start()
+    ) as process:  # fmt: skip
         yield process
-    finally:
-        process.kill_everything()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -176,3 +177,18 @@ class StackProcess:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(5)
+
+
+@contextlib.contextmanager
+def running_stack(state_dir: Path, *args: str) -> Iterator[StackProcess]:
+    """A started stack whose every process is gone on exit, whatever the body did.
+
+    The one way the e2e fixtures start a stack, so the no-process-left-behind test
+    (test_no_process_left_behind.py) proves it for all of them.
+    """
+    process = StackProcess(state_dir, *args)
+    try:
+        process.start()
+        yield process
+    finally:
+        process.kill_everything()

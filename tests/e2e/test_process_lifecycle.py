@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.stack_process import StackProcess
+from e2e.stack_process import StackProcess, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -19,12 +19,8 @@ pytestmark = pytest.mark.e2e
 def own_stack(tmp_path: Path) -> Iterator[StackProcess]:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
-    process = StackProcess(state_dir)  # starts a redis-server of its own
-    try:
-        process.start()
+    with running_stack(state_dir) as process:  # starts a redis-server of its own
         yield process
-    finally:
-        process.kill_everything()
 
 
 def _wait_until_gone(stack: StackProcess, *, within: float) -> set[int]:
