@@ -95,8 +95,12 @@ def _raw_internal_error() -> dict[str, Any]:
     }
 
 
-def api_entry(app: APIGatewayRestResolver) -> LambdaHandler:
-    """The Lambda entry point of an API function, with Powertools observability."""
+def api_entry(app: APIGatewayRestResolver, *, trace_handler: bool = True) -> LambdaHandler:
+    """The Lambda entry point of an API function, with Powertools observability.
+
+    `trace_handler=False` keeps the Tracer (aws_xray_sdk) out of the cold start; see
+    `handlers.observability.instrument`.
+    """
 
     def resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
@@ -110,4 +114,8 @@ def api_entry(app: APIGatewayRestResolver) -> LambdaHandler:
             logger.exception("unhandled error outside the routes")
             return _raw_internal_error()
 
-    return instrument(resolve, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    return instrument(
+        resolve,
+        correlation_id_path=correlation_paths.API_GATEWAY_REST,
+        trace_handler=trace_handler,
+    )

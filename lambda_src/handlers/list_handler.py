@@ -36,4 +36,5 @@ def list_products() -> Response:
     )
 
 
-handler = api_entry(app)
+# Traced on the origin path only: an L1/L2 hit must not load aws_xray_sdk.
+handler = api_entry(app, trace_handler=False)

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
-from product_cache.telemetry import get_tracer, logger, metrics
+from product_cache.telemetry import get_tracer, logger, metrics, tracing_enabled
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
-_OFF = ("1", "true", "yes")
 
 
-def tracing_enabled() -> bool:
-    """True inside Lambda unless POWERTOOLS_TRACE_DISABLED says otherwise.
+def instrument(
+    handler: LambdaHandler,
+    *,
+    correlation_id_path: str | None = None,
+    trace_handler: bool = True,
+) -> LambdaHandler:
+    """`handler` with EMF flushing, Lambda context in every log line and, if on, the Tracer.
 
-    Checked before `get_tracer()` because creating the Tracer imports aws_xray_sdk, which the
-    read path must not pay for where no trace is recorded (tests, the local stack).
+    `trace_handler=False` (the read functions) leaves the Tracer out of the cold start:
+    creating it imports aws_xray_sdk (~300 ms), so those functions trace only their origin
+    reads (`telemetry.traced`), and Lambda's active tracing records the invocation itself.
     """
-    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _OFF:
-        return False
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-
-
-def instrument(handler: LambdaHandler, *, correlation_id_path: str | None = None) -> LambdaHandler:
-    """`handler` with Tracer (when on), EMF flushing and Lambda context in every log line."""
-    if tracing_enabled():
+    if trace_handler and tracing_enabled():
         handler = get_tracer().capture_lambda_handler(handler)
     handler = metrics.log_metrics(handler)
     return logger.inject_lambda_context(handler, correlation_id_path=correlation_id_path)

@@ -179,7 +179,8 @@ class Origin:
     def _timed(self, call: Callable[[], Any]) -> Any:
         started = time.perf_counter()
         try:
-            return call()
+            with telemetry.traced("## origin read"):
+                return call()
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000.0
             self.latency_ewma_ms += 0.2 * (elapsed_ms - self.latency_ewma_ms)

@@ -7,8 +7,10 @@ in aws_xray_sdk, which the read path's cold start must not pay for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -128,6 +130,35 @@ def get_tracer() -> Tracer:
 
         _tracer = Tracer(service=SERVICE)
     return _tracer
+
+
+_TRACE_OFF = ("1", "true", "yes")
+
+
+def tracing_enabled() -> bool:
+    """True inside Lambda unless POWERTOOLS_TRACE_DISABLED says otherwise.
+
+    Checked before `get_tracer()` because creating the Tracer imports aws_xray_sdk, which the
+    read path must not pay for where no trace is recorded (tests, the local stack).
+    """
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "").strip().lower() in _TRACE_OFF:
+        return False
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+@contextlib.contextmanager
+def traced(name: str) -> Iterator[None]:
+    """An X-Ray subsegment `name` around the block when tracing is on, else nothing.
+
+    The read functions call it on the origin path only: the Tracer (and aws_xray_sdk, about
+    300 ms) is then loaded by the first miss, never by an L1/L2 hit. Lambda's active tracing
+    records the invocation's own segment without the SDK.
+    """
+    if not tracing_enabled():
+        yield
+        return
+    with get_tracer().provider.in_subsegment(name=name):
+        yield
 
 
 def metric_values(name: str) -> list[Any]:

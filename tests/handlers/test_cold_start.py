@@ -32,7 +32,8 @@ print(json.dumps({{"response": response, "heavy": heavy}}))
 """
 
 
-def test_l2_hit_loads_no_aws_sdk(runtime: Any, redis_url: str) -> None:
+def read_in_a_fresh_process(runtime: Any, redis_url: str, **lambda_env: str) -> dict[str, Any]:
+    """Write one product through, then read it in a new interpreter (a Lambda cold start)."""
     from handler_events import api_event
 
     body = render_product(
@@ -49,9 +50,8 @@ def test_l2_hit_loads_no_aws_sdk(runtime: Any, redis_url: str) -> None:
     env = {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(LAMBDA_SRC),
-        # What a Lambda environment has at init (tracing off: no X-Ray daemon here).
         "AWS_LAMBDA_FUNCTION_NAME": "read",
-        "POWERTOOLS_TRACE_DISABLED": "true",
+        **lambda_env,
         **runtime_env(redis_url),
     }
     completed = subprocess.run(
@@ -69,4 +69,15 @@ def test_l2_hit_loads_no_aws_sdk(runtime: Any, redis_url: str) -> None:
     assert response["statusCode"] == 200
     assert response["multiValueHeaders"]["X-Cache"] == ["HIT-L2"]
     assert response["body"] == body.decode()
+    return result
+
+
+def test_l2_hit_loads_no_aws_sdk(runtime: Any, redis_url: str) -> None:
+    result = read_in_a_fresh_process(runtime, redis_url, POWERTOOLS_TRACE_DISABLED="true")
+    assert result["heavy"] == []
+
+
+def test_l2_hit_with_tracing_enabled_loads_no_xray_sdk(runtime: Any, redis_url: str) -> None:
+    # Deployed functions run with Tracing.ACTIVE and POWERTOOLS_TRACE_DISABLED unset.
+    result = read_in_a_fresh_process(runtime, redis_url)
     assert result["heavy"] == []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
+import pytest
 from product_cache import telemetry
 
 
@@ -47,3 +49,50 @@ def test_log_metrics_decorator_flushes(capsys):
     assert handler({}, None) == "ok"
     document = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert document["L1Hit"] in (1.0, [1.0])
+
+
+class RecordingProvider:
+    """Stands in for the X-Ray recorder (no daemon here): records the subsegments opened."""
+
+    def __init__(self) -> None:
+        self.subsegments: list[str] = []
+
+    @contextlib.contextmanager
+    def in_subsegment(self, name=None, **_kwargs):
+        self.subsegments.append(name)
+        yield None
+
+
+def test_with_tracing_on_only_the_origin_path_creates_the_tracer(
+    make_runtime, counting_dynamo, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from runtime_helpers import put_product
+
+    put_product(counting_dynamo, "p1", 1)
+    provider = RecordingProvider()
+    created = []
+
+    def get_tracer():
+        created.append(True)
+        return SimpleNamespace(provider=provider)
+
+    monkeypatch.setattr(telemetry, "get_tracer", get_tracer)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "read")
+    monkeypatch.delenv("POWERTOOLS_TRACE_DISABLED", raising=False)
+    runtime = make_runtime()
+    assert runtime.items.read("p1").x_cache == "MISS"
+    assert provider.subsegments == ["## origin read"]
+    runtime.items.l1.clear()
+    assert runtime.items.read("p1").x_cache == "HIT-L2"
+    assert provider.subsegments == ["## origin read"] and len(created) == 1
+
+
+def test_with_tracing_off_the_origin_path_creates_no_tracer(
+    make_runtime, counting_dynamo, monkeypatch
+):
+    monkeypatch.setattr(telemetry, "get_tracer", lambda: pytest.fail("tracer created"))
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "read")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    assert make_runtime().items.read("ghost").x_cache == "MISS"
