@@ -55,14 +55,6 @@ def require_exactly_one(existing_prop: str, existing: Any, props_prop: str, prop
         raise ValueError(f"give either {existing_prop} or {props_prop}, not both")
 
 
-def require_non_empty(prop: str, values: Any) -> None:
-    """Raise when a list prop is empty (tokens pass)."""
-    if is_unresolved(values):
-        return
-    if not values:
-        raise ValueError(f"{prop} must not be empty")
-
-
 def select_private_subnet_ids(
     prop: str, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None
 ) -> list[str]:

@@ -226,7 +226,6 @@ class ValkeyCache(Construct):
         self._max_data_storage_gb = max_data_storage_gb
         self._snapshot_retention_days = snapshot_retention_days
         self._max_ecpu_per_second = max_ecpu_per_second
-        self._vpc = vpc
 
         self.subnet_ids = select_private_subnet_ids("vpc_subnets", vpc, vpc_subnets)
 
