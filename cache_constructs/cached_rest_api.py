@@ -111,7 +111,11 @@ class CachedRestApi(Construct):
         `DESTROY` deletes it with the stack.
     :param logging_level: execution logging level. Default ERROR.
     :param cloud_watch_role: create the account's API Gateway CloudWatch role, which execution
-        logging needs (one per account and region). Default True.
+        logging needs. Default True. The role is set on `AWS::ApiGateway::Account`, a
+        singleton per account and region: every stack that builds one shares it, and the last
+        one deployed points it at its own role (both are retained when a stack is deleted, so
+        the others keep logging). With several APIs in one account and region, let one stack
+        own it and pass False everywhere else.
     :param tracing_enabled: X-Ray tracing. Default True.
     :param web_acl_arn: an existing regional WAFv2 web ACL to associate with the stage.
     :param web_acl_rate_limit: requests per 5 minutes per client IP allowed by the web ACL
