@@ -12,7 +12,15 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar
 
-from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import (
+    ClusterDownError,
+    NoPermissionError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    ResponseError,
+)
 
 from .breaker import CircuitBreaker
 from .errors import CacheUnavailable
@@ -39,6 +47,12 @@ REFUSED_EPOCH = 0
 REFUSED_STALE = -1
 REFUSED_OLDER = -2
 REFUSED_NEGATIVE_OVER_LIVE = -3
+
+
+# Error replies that say the server (not one key or one command) cannot serve us: they count
+# toward opening the breaker. Any other error reply (WRONGTYPE on one key, a script error)
+# fails only its own call: the server answered, so it is reachable.
+_SERVER_WIDE_REPLIES = (OutOfMemoryError, ReadOnlyError, ClusterDownError, NoPermissionError)
 
 
 class LeaseResult(NamedTuple):
@@ -92,6 +106,15 @@ class L2Store:
             raise CacheUnavailable("L2 circuit breaker is open")
         try:
             result = operation(self._ready_client())
+        except ResponseError as exc:
+            if isinstance(exc, _SERVER_WIDE_REPLIES):
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            logger.warning(
+                "L2 error reply", extra={"error": repr(exc), "breaker": self.breaker.state}
+            )
+            raise CacheUnavailable(str(exc)) from exc
         except (RedisError, RedisClusterException, OSError) as exc:
             self.breaker.record_failure()
             logger.warning(

@@ -120,3 +120,36 @@ def test_tight_timeouts_then_the_breaker_stops_waiting(blackhole, counting_dynam
     assert runtime.l2.breaker.state == OPEN
     waited = min(timings[:REDIS_FAILURE_THRESHOLD])
     assert all(t < waited - 0.03 for t in timings[REDIS_FAILURE_THRESHOLD:])
+
+
+def test_one_bad_key_does_not_open_the_breaker_for_all_keys(
+    make_runtime, counting_dynamo, redis_url
+):
+    import redis
+
+    put_product(counting_dynamo, "bad", 1)
+    put_product(counting_dynamo, "good", 1)
+    runtime = make_runtime()
+    assert runtime.items.read("good").x_cache == "MISS"
+    # a key of the wrong type: every command on it answers WRONGTYPE
+    redis.Redis.from_url(redis_url).hset("pc:{p:bad}:v", "x", "1")
+    for _ in range(REDIS_FAILURE_THRESHOLD + 2):
+        runtime.items.l1.clear()
+        assert runtime.items.read("bad").x_cache == "BYPASS"  # that call fails, served
+    assert runtime.l2.breaker.state == CLOSED
+    assert runtime.items.read("good").x_cache == "HIT-L2"
+
+
+def test_server_wide_error_replies_open_the_breaker(make_runtime, redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    runtime = make_runtime(redis_client=client)
+    client.config_set("maxmemory", 1)  # every write now answers OOM, whatever the key
+    try:
+        for attempt in range(REDIS_FAILURE_THRESHOLD):
+            with pytest.raises(CacheUnavailable):
+                runtime.l2.set(f"pc:k{attempt}", b"v", 1000)
+        assert runtime.l2.breaker.state == OPEN
+    finally:
+        client.config_set("maxmemory", 0)
