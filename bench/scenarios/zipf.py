@@ -88,8 +88,8 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         "cache_entries": cache_size,
         "lru_reference_hit_ratio": lru,
         "steady_lru_hit_ratio": steady_lru,
-        "steady_lru_trace": f"{steady_requests} requests of the same distribution (seed "
-        f"{SEED + 1}), the first {steady_warmup} not counted",
+        "steady_lru_trace": f"a trace of {steady_requests} requests, seed {SEED + 1}, the "
+        f"first {steady_warmup} not counted",
         "judged_variant": "ours_l1_off",
         "sizing": "L2: one redis-server per peer, maxmemory = its used memory once it holds "
         f"{cache_size} products cached through that peer, allkeys-lru (maxmemory-samples 10). "
