@@ -20,7 +20,7 @@ LAMBDA_PLATFORM := manylinux2014_aarch64
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.stamp: requirements.txt requirements-dev.txt lambda_src/requirements.txt pyproject.toml
+$(VENV)/.stamp: requirements.txt requirements-dev.txt cache_constructs/runtime/requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -30,13 +30,13 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(WHEELHOUSE)/.stamp: lambda_src/requirements.txt $(VENV)/.stamp
+$(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp
 	mkdir -p $(WHEELHOUSE)
 	# amazon-dax-client is published as an sdist only: build its pure-Python wheel first.
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELHOUSE) amazon-dax-client==2.1.0
 	$(PY) -m pip download --quiet --dest $(WHEELHOUSE) --no-deps \
 	  --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
-	  --find-links $(WHEELHOUSE) -r lambda_src/requirements.txt
+	  --find-links $(WHEELHOUSE) -r cache_constructs/runtime/requirements.txt
 	touch $@
 
 /usr/bin/redis-server:
@@ -58,7 +58,7 @@ lint: $(VENV)/.stamp ## ruff
 	ruff format --check .
 
 typecheck: $(VENV)/.stamp ## mypy
-	mypy cache_constructs stacks lambda_src app.py local_stack
+	mypy cache_constructs stacks app.py local_stack
 
 test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the whole test suite
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q $(PYTEST_ARGS)
@@ -66,7 +66,7 @@ test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the who
 snapshot-update: setup /usr/bin/redis-server ## rewrite the stack snapshots after an intended change
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q tests/snapshots --snapshot-update
 
-# No wheelhouse needed: the handlers run from lambda_src/ in worker processes (docs/local.md).
+# No wheelhouse needed: the handlers run from the checkout in worker processes (docs/local.md).
 local: $(VENV)/.stamp node_modules/.stamp /usr/bin/redis-server ## run the product API on localhost (PORT=8080, SEED=N)
 	$(PY) -m local_stack $(if $(SEED),--seed $(SEED),)
 

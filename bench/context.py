@@ -18,7 +18,7 @@ class BenchContext:
     origin: Origin
     redis_server: RedisServer
     policy: dict[str, Any]
-    """ours' CACHE_POLICY for the item route: the `semi-static` policy (see base_policy)."""
+    """ours' policy for the item route: the `semi-static` policy (see base_policy)."""
     sizes: Sizes
     peers: tuple[str, ...] = PEER_NAMES
     """Which peers the scenarios run (all three, except in the smoke tests)."""
@@ -31,11 +31,11 @@ class BenchContext:
         l1_max_entries: int = 1024,
         **policy_changes: Any,
     ) -> PeerSettings:
-        """PeerSettings for all three peers; `policy_changes` override CACHE_POLICY fields."""
+        """PeerSettings for all three peers; `policy_changes` override policy fields."""
         policy = {**self.policy, **policy_changes}
         if without_l1:
             policy["layers"] = [layer for layer in policy["layers"] if layer != "l1"]
-            policy["l1_ttl"] = 0
+            policy["l1_ttl_seconds"] = 0
         return PeerSettings(
             redis_url=redis_url or self.redis_server.url,
             origin_endpoint=self.origin.endpoint,
@@ -55,6 +55,6 @@ def base_policy() -> dict[str, Any]:
     There is no DAX here (no DAX_ENDPOINT), so the runtime reads DynamoDB; API Gateway is
     not in the path either (the bench calls the functions directly).
     """
-    from cache_constructs.cache_policy import CachePolicy
+    from cache_constructs.contract.policy import CachePolicy
 
     return dict(CachePolicy.named("semi-static").to_runtime_dict())

@@ -1,7 +1,6 @@
 """Products as the bench writes them, and their DynamoDB item form (docs/architecture.md).
 
-Kept free of cache_constructs imports (its package imports aws-cdk-lib, which would distort
-every cold-start figure); tests/bench checks these names against product_table_schema.
+The key names come from the product's pure-Python table schema (importing it starts no jsii).
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-ITEM_PK_PREFIX = "PRODUCT#"
-ITEM_SK = "METADATA"
+from cache_constructs.product.table_schema import ITEM_PK_PREFIX, ITEM_SK, PARTITION_KEY, SORT_KEY
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -25,7 +23,7 @@ def product_pk(product_id: str) -> str:
 
 def item_key(product_id: str) -> dict[str, Any]:
     """The table key in DynamoDB wire form."""
-    return {"PK": {"S": product_pk(product_id)}, "SK": {"S": ITEM_SK}}
+    return {PARTITION_KEY: {"S": product_pk(product_id)}, SORT_KEY: {"S": ITEM_SK}}
 
 
 def product(product_id: str, version: int, category: str = "bench") -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from bench import paths
 from bench.items import to_item
 from bench.origin_client import FAKE_CREDENTIALS, TABLE_NAME, Origin
-from cache_constructs import product_table_schema
+from cache_constructs.product import table_schema as product_table_schema
 
 
 @contextmanager

@@ -1,19 +1,43 @@
 """Multi-layer caching constructs for serverless services (AWS CDK, Python).
 
 The public API: import the constructs from here, e.g.
-``from cache_constructs import CachedProductService``.
+``from cache_constructs import CachedRestApi, ValkeyCache``; the product reference is
+``from cache_constructs import CachedProductService`` (or ``cache_constructs.product``).
+
+The names are resolved on first use (PEP 562), so the Lambda runtime inside this package
+(`cache_constructs.runtime`, `cache_constructs.contract`, the product handlers) imports
+without starting aws_cdk and jsii.
 """
 
-from cache_constructs.cache_alarms import CacheAlarms
-from cache_constructs.cache_dashboard import CacheDashboard
-from cache_constructs.cache_policy import CachePolicy
-from cache_constructs.cached_product_service import CachedProductService
-from cache_constructs.cached_rest_api import CachedRestApi
-from cache_constructs.dax_cache import DaxCache
-from cache_constructs.lambda_code import ProductServiceCode
-from cache_constructs.metric_sources import ServiceMetrics
-from cache_constructs.stream_invalidator import StreamInvalidator
-from cache_constructs.valkey_cache import ValkeyCache
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cache_constructs.cache_alarms import CacheAlarms
+    from cache_constructs.cache_dashboard import CacheDashboard
+    from cache_constructs.cached_rest_api import CachedRestApi
+    from cache_constructs.contract.policy import CachePolicy
+    from cache_constructs.dax_cache import DaxCache
+    from cache_constructs.metric_sources import ServiceMetrics
+    from cache_constructs.product.function_code import ProductServiceCode
+    from cache_constructs.product.service import CachedProductService
+    from cache_constructs.stream_invalidator import StreamInvalidator
+    from cache_constructs.valkey_cache import ValkeyCache
+
+_EXPORTS = {
+    "CacheAlarms": "cache_constructs.cache_alarms",
+    "CacheDashboard": "cache_constructs.cache_dashboard",
+    "CachePolicy": "cache_constructs.contract.policy",
+    "CachedProductService": "cache_constructs.product.service",
+    "CachedRestApi": "cache_constructs.cached_rest_api",
+    "DaxCache": "cache_constructs.dax_cache",
+    "ProductServiceCode": "cache_constructs.product.function_code",
+    "ServiceMetrics": "cache_constructs.metric_sources",
+    "StreamInvalidator": "cache_constructs.stream_invalidator",
+    "ValkeyCache": "cache_constructs.valkey_cache",
+}
 
 __all__ = [
     "CacheAlarms",
@@ -27,3 +51,16 @@ __all__ = [
     "StreamInvalidator",
     "ValkeyCache",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cache_constructs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

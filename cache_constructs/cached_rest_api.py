@@ -34,6 +34,8 @@ from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
+from cache_constructs.contract.policy import CachePolicy
+
 from ._validation import (
     is_unresolved,
     require_exactly_one,
@@ -41,7 +43,6 @@ from ._validation import (
     require_number_range,
     require_one_of,
 )
-from .cache_policy import CachePolicy
 
 CACHE_CLUSTER_SIZES: tuple[str, ...] = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
 """API Gateway stage cache sizes (GB)."""

@@ -20,13 +20,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from . import runtime_environment as env_names
+from cache_constructs.contract import environment as env_names
+from cache_constructs.contract.policy import CachePolicy
+
 from ._validation import (
     is_unresolved,
     require_exactly_one,
     select_private_subnet_ids,
 )
-from .cache_policy import CachePolicy
 
 DAX_TLS_PORT = 9111
 """The port of a DAX cluster whose endpoint encryption is TLS."""

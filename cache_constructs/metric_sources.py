@@ -16,14 +16,13 @@ from typing import Literal, Protocol
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from cache_constructs import runtime_environment
+from cache_constructs.contract import metrics as metric_names
 
 # The names the runtime publishes under (docs/architecture.md), from the one module that
 # also sets them as the functions' environment.
-DEFAULT_METRICS_NAMESPACE = runtime_environment.DEFAULT_METRICS_NAMESPACE
-DEFAULT_SERVICE_NAME = runtime_environment.SERVICE_NAME
-#: The EMF dimension Powertools adds to every metric.
-SERVICE_DIMENSION = "service"
+DEFAULT_METRICS_NAMESPACE = metric_names.DEFAULT_METRICS_NAMESPACE
+DEFAULT_SERVICE_NAME = metric_names.SERVICE_NAME
+SERVICE_DIMENSION = metric_names.SERVICE_DIMENSION
 
 CacheLayer = Literal["L1", "L2"]
 

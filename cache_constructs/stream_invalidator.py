@@ -23,14 +23,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cache_constructs._validation import is_unresolved, require_int_range, require_one_of
-from cache_constructs.product_table_schema import ITEM_PK_PREFIX, PARTITION_KEY
+from cache_constructs.contract.stream import STREAM_EVENT_NAMES
 
 #: The stream records the invalidation function cares about (docs/architecture.md).
-STREAM_EVENT_NAMES = ("INSERT", "MODIFY", "REMOVE")
-#: Partition-key attribute and the prefix that marks a product item.
-DEFAULT_PARTITION_KEY_NAME = PARTITION_KEY
-DEFAULT_PARTITION_KEY_PREFIX = ITEM_PK_PREFIX
-
 _ALLOWED_STARTING_POSITIONS = (
     lambda_.StartingPosition.TRIM_HORIZON,
     lambda_.StartingPosition.LATEST,
@@ -40,15 +35,16 @@ _ALLOWED_STARTING_POSITIONS = (
 class StreamInvalidator(Construct):
     """Connects a DynamoDB table's stream to the function that invalidates the caches.
 
-    Only product records (``PK`` starting with ``PRODUCT#``) of type INSERT, MODIFY or
-    REMOVE reach the function (event filtering: the others are not billed as invocations).
+    Only records of type INSERT, MODIFY or REMOVE reach the function, and with
+    ``partition_key_prefix`` only those whose partition key starts with it (event filtering:
+    the others are not billed as invocations).
     The function gets stream read access (from the event source) and send access to the
     dead-letter queue.
 
     :param scope: parent construct.
     :param id_: construct id.
     :param table: the table; its stream must be enabled (``table_stream_arn`` set).
-    :param function: the invalidation function (e.g. ``handlers.stream_handler.handler``);
+    :param function: the invalidation function (e.g. the product service's ``stream_handler``);
         it must return ``batchItemFailures`` (partial batch responses are on).
     :param batch_size: records per invocation, 1..10000. Default 100.
     :param max_batching_window: how long to gather records before invoking, 0..300 s.
@@ -65,9 +61,10 @@ class StreamInvalidator(Construct):
         (SQS-managed or KMS encryption, SSL only, 14 days retention).
     :param dead_letter_queue_encryption_key: KMS key for the created queue. Default: none,
         SQS-managed encryption. Not allowed together with ``dead_letter_queue``.
-    :param partition_key_name: partition-key attribute filtered on. Default ``"PK"``.
-    :param partition_key_prefix: prefix of the partition keys that reach the function.
-        Default ``"PRODUCT#"``.
+    :param partition_key_name: partition-key attribute that ``partition_key_prefix`` filters
+        on. Required with ``partition_key_prefix``; default none.
+    :param partition_key_prefix: only records whose partition key starts with this reach the
+        function (e.g. ``"PRODUCT#"`` on a single-table design). Default none: every record.
     :param enabled: whether the mapping polls the stream. Default True.
     """
 
@@ -86,8 +83,8 @@ class StreamInvalidator(Construct):
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
         dead_letter_queue: sqs.IQueue | None = None,
         dead_letter_queue_encryption_key: kms.IKey | None = None,
-        partition_key_name: str = DEFAULT_PARTITION_KEY_NAME,
-        partition_key_prefix: str = DEFAULT_PARTITION_KEY_PREFIX,
+        partition_key_name: str | None = None,
+        partition_key_prefix: str | None = None,
         enabled: bool = True,
     ) -> None:
         super().__init__(scope, id_)
@@ -154,21 +151,17 @@ class StreamInvalidator(Construct):
         return queue
 
     def _build_filters(self) -> list[Mapping[str, Any]]:
-        """Event filters: product keys and the three data-change event names."""
-        return [
-            lambda_.FilterCriteria.filter(
-                {
-                    "eventName": lambda_.FilterRule.or_(*STREAM_EVENT_NAMES),
-                    "dynamodb": {
-                        "Keys": {
-                            self.partition_key_name: {
-                                "S": lambda_.FilterRule.begins_with(self.partition_key_prefix)
-                            }
-                        }
-                    },
+        """Event filters: the three data-change event names and, if given, the key prefix."""
+        pattern: dict[str, Any] = {"eventName": lambda_.FilterRule.or_(*STREAM_EVENT_NAMES)}
+        if self.partition_key_name is not None and self.partition_key_prefix is not None:
+            pattern["dynamodb"] = {
+                "Keys": {
+                    self.partition_key_name: {
+                        "S": lambda_.FilterRule.begins_with(self.partition_key_prefix)
+                    }
                 }
-            )
-        ]
+            }
+        return [lambda_.FilterCriteria.filter(pattern)]
 
     def _build_event_source(
         self,
@@ -277,8 +270,8 @@ def _validate(
     starting_position: lambda_.StartingPosition,
     dead_letter_queue: sqs.IQueue | None,
     dead_letter_queue_encryption_key: kms.IKey | None,
-    partition_key_name: str,
-    partition_key_prefix: str,
+    partition_key_name: str | None,
+    partition_key_prefix: str | None,
 ) -> None:
     if table.table_stream_arn is None:
         raise ValueError(
@@ -297,11 +290,17 @@ def _validate(
             "give either dead_letter_queue or dead_letter_queue_encryption_key, not both "
             "(the key only applies to the queue this construct creates)"
         )
+    if (partition_key_name is None) != (partition_key_prefix is None):
+        raise ValueError(
+            "partition_key_name and partition_key_prefix go together: give both or neither"
+        )
     for prop, value in (
         ("partition_key_name", partition_key_name),
         ("partition_key_prefix", partition_key_prefix),
     ):
-        if not is_unresolved(value) and (not isinstance(value, str) or not value):
+        if value is None or is_unresolved(value):
+            continue
+        if not isinstance(value, str) or not value:
             raise ValueError(f"{prop} must be a non-empty string; got {value!r}")
 
 

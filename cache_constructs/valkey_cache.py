@@ -20,7 +20,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from . import runtime_environment as env_names
+from cache_constructs.contract import environment as env_names
+
 from ._validation import (
     is_unresolved,
     require_exactly_one,
@@ -66,7 +67,7 @@ RUNTIME_COMMANDS: tuple[str, ...] = (
     "cluster|shards",
     "client|setinfo",
 )
-"""The commands the cache runtime needs (lambda_src/product_cache, its Lua scripts included:
+"""The commands the cache runtime needs (cache_constructs/runtime, its Lua scripts included:
 ACLs apply inside scripts too). tests/constructs/test_valkey_cache.py checks both."""
 
 KEY_PATTERN = "pc:*"

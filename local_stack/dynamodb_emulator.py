@@ -1,7 +1,7 @@
 """moto's server as the DynamoDB + DynamoDB Streams emulator, and the product table in it.
 
 The table, its GSI, its stream and its TTL attribute come from
-`cache_constructs.product_table_schema`, the module the construct builds the real table from,
+`cache_constructs.product.table_schema`, the module the construct builds the real table from,
 so the local table cannot drift from the deployed one.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from cache_constructs.product_table_schema import create_table_kwargs, ttl_specification
+from cache_constructs.product.table_schema import create_table_kwargs, ttl_specification
 from local_stack.processes import stop_process, supervised_child, wait_until
 
 # moto accepts any credentials; these keep boto3 from looking for real ones.

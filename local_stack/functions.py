@@ -1,9 +1,10 @@
 """The four Lambda functions of the product service, as the CDK stack configures them.
 
-Handler strings, cache policies (route -> policy through `policy_for_route`, the item policy
-for the write and invalidation functions, as CachedProductService does) and environment
-variable names all come from `cache_constructs`. Locally the functions also get REDIS_URL, a
-DynamoDB endpoint on the emulator and dummy credentials, and never a real AWS endpoint.
+Handler strings, cache policies (route -> policy through `policy_for_route`; every function
+gets both the item and the list policy, as CachedProductService does) and environment
+variable names all come from the pure-Python parts of `cache_constructs` (no jsii). Locally
+the functions also get REDIS_URL, a DynamoDB endpoint on the emulator and dummy credentials,
+and never a real AWS endpoint.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cache_constructs import runtime_environment as env_names
-from cache_constructs.cache_policy import CachePolicy, policy_for_route
-from cache_constructs.cached_product_service import (
+from cache_constructs.contract import environment as env_names
+from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.product.handlers import (
     LIST_HANDLER,
     READ_HANDLER,
     STREAM_HANDLER,
     WRITE_HANDLER,
 )
-from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
+from cache_constructs.product.routes import GET_PRODUCT, LIST_PRODUCTS, policy_for_route
 from local_stack.dynamodb_emulator import DUMMY_CREDENTIALS
 from local_stack.lambda_worker import FunctionSpec
 
-CODE_ROOT = Path(__file__).resolve().parent.parent / "lambda_src"
-"""The Lambda asset root: handler strings are relative to it."""
+CODE_ROOT = Path(__file__).resolve().parent.parent
+"""The Lambda asset root (the folder holding the `cache_constructs` package): handler strings
+are relative to it."""
 
 # Never inherit a developer's real AWS settings into a local function.
 _INHERITED_AWS_VARIABLES = ("AWS_", "BOTO_", "POWERTOOLS_")
@@ -79,10 +81,10 @@ def function_specs(
         }
     )
 
-    def spec(name: str, handler: str, policy: CachePolicy, timeout: float) -> FunctionSpec:
+    def spec(name: str, handler: str, timeout: float) -> FunctionSpec:
         environment = {
             **base,
-            **env_names.policy_env(policy.to_runtime_json()),
+            **env_names.policy_env(item_policy=policies["item"], list_policy=policies["list"]),
             "AWS_LAMBDA_FUNCTION_NAME": f"local-{name}",
         }
         return FunctionSpec(
@@ -94,8 +96,8 @@ def function_specs(
         )
 
     return {
-        "read": spec("read", READ_HANDLER, policies["item"], 10.0),
-        "list": spec("list", LIST_HANDLER, policies["list"], 10.0),
-        "write": spec("write", WRITE_HANDLER, policies["item"], 10.0),
-        "stream": spec("stream", STREAM_HANDLER, policies["item"], 60.0),
+        "read": spec("read", READ_HANDLER, 10.0),
+        "list": spec("list", LIST_HANDLER, 10.0),
+        "write": spec("write", WRITE_HANDLER, 10.0),
+        "stream": spec("stream", STREAM_HANDLER, 60.0),
     }

@@ -1,6 +1,6 @@
 """The HTTP front: API Gateway's part, locally. Routes requests to the function workers.
 
-Routes come from `cache_constructs.product_routes` (the table the CDK API is built from). Per
+Routes come from `cache_constructs.product.routes` (the table the CDK API is built from). Per
 request the front matches the route, applies what API Gateway checks before a function runs
 (required query parameters, payload size), builds the REST proxy event, invokes the route's
 worker and writes the proxy result back. A function error is the 502 API Gateway answers with.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from cache_constructs.product_routes import PRODUCT_ROUTES, ProductRoute
+from cache_constructs.product.routes import PRODUCT_ROUTES, ProductRoute
 from local_stack.apigw_events import (
     HttpRequest,
     HttpResponse,

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from cache_constructs.product_routes import CREATE_PRODUCT
+from cache_constructs.product.routes import CREATE_PRODUCT
 from local_stack.apigw_events import HttpRequest, build_proxy_event
 
 CATEGORIES = ("books", "games", "garden", "kitchen", "music", "outdoor", "toys", "tools")

@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aws_cdk import Duration
-
-from cache_constructs.cache_policy import CachePolicy
-from cache_constructs.product_routes import PRODUCT_ROUTES
-from cache_constructs.product_table_schema import ITEM_PK_PREFIX, PARTITION_KEY
-from cache_constructs.stream_invalidator import STREAM_EVENT_NAMES
+from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.contract.stream import STREAM_EVENT_NAMES
+from cache_constructs.product.routes import PRODUCT_ROUTES
+from cache_constructs.product.table_schema import ITEM_PK_PREFIX, PARTITION_KEY
 from local_stack.dead_letter import DeadLetterFile
 from local_stack.dynamodb_emulator import DynamoDBEmulator
 from local_stack.functions import function_specs, route_policies
@@ -236,11 +234,7 @@ def _route_summaries(
         if route.policy_name is not None:
             policy = policies["item" if route.function == "read" else "list"]
         staleness = (
-            int(
-                policy.without_layers("api")
-                .max_staleness(Duration.seconds(stream_lag_seconds))
-                .to_seconds()
-            )
+            policy.without_layers("api").max_staleness_seconds(stream_lag_seconds)
             if policy
             else None
         )

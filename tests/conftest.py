@@ -1,4 +1,4 @@
-"""Shared fixtures: the Lambda asset root on sys.path, and real redis-server processes."""
+"""Shared fixtures: test support modules on sys.path, and real redis-server processes."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAMBDA_SRC = ROOT / "lambda_src"
-# Inside the Lambda asset the runtime is imported as `product_cache` and `handlers`.
-if str(LAMBDA_SRC) not in sys.path:
-    sys.path.insert(0, str(LAMBDA_SRC))
+# redis_servers and the e2e package live here (the repo root is on the path via pyproject).
 if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 

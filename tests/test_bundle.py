@@ -19,16 +19,21 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
-from cache_constructs import lambda_code
-from cache_constructs.lambda_code import LAMBDA_RUNTIME, PipLocalBundling, ProductServiceCode
+from cache_constructs.product import function_code
+from cache_constructs.product.function_code import (
+    LAMBDA_RUNTIME,
+    PipLocalBundling,
+    ProductServiceCode,
+)
+from cache_constructs.product.handlers import READ_HANDLER
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".build" / "wheelhouse"
 HANDLER_MODULES = [
-    "handlers.read_handler",
-    "handlers.list_handler",
-    "handlers.write_handler",
-    "handlers.stream_handler",
+    "cache_constructs.product.handlers.read_handler",
+    "cache_constructs.product.handlers.list_handler",
+    "cache_constructs.product.handlers.write_handler",
+    "cache_constructs.product.handlers.stream_handler",
 ]
 # What the Lambda Python runtime provides: boto3, botocore and their dependencies.
 RUNTIME_PROVIDED = ["boto3", "botocore", "s3transfer", "urllib3", "dateutil"]
@@ -61,8 +66,8 @@ def _synth(outdir: Path) -> cdk.cx_api.CloudAssembly:
             stack,
             name,
             runtime=LAMBDA_RUNTIME,
-            architecture=lambda_code.LAMBDA_ARCHITECTURE,
-            handler="handlers.read_handler.handler",
+            architecture=function_code.LAMBDA_ARCHITECTURE,
+            handler=READ_HANDLER,
             code=ProductServiceCode.of(stack),
         )
     return app.synth()
@@ -89,8 +94,14 @@ def asset(tmp_path_factory: pytest.TempPathFactory, bundle_calls: list[str]) -> 
 def test_asset_holds_the_code_and_the_lambda_wheels(asset: Path) -> None:
     for module in HANDLER_MODULES:
         assert (asset / (module.replace(".", "/") + ".py")).is_file(), module
-    assert sorted(p.name for p in (asset / "product_cache").glob("*.lua"))
-    assert (asset / "product_service" / "__init__.py").is_file()
+    package = asset / "cache_constructs"
+    assert sorted(p.name for p in (package / "runtime").glob("*.lua"))
+    assert (package / "product" / "domain" / "__init__.py").is_file()
+    assert (package / "contract" / "policy.py").is_file()
+    # Only what the functions import: the construct modules (aws_cdk) stay out.
+    assert not (package / "product" / "service.py").exists()
+    assert not (package / "cached_rest_api.py").exists()
+    assert [p.name for p in asset.iterdir() if p.name.startswith("lambda_src")] == []
     for package in ("aws_lambda_powertools", "redis", "amazondax", "aws_xray_sdk", "antlr4"):
         assert (asset / package).is_dir(), package
     # Built for the Lambda platform, not this machine's.
@@ -118,9 +129,10 @@ def test_every_handler_imports_in_a_clean_interpreter(asset: Path, tmp_path: Pat
         "    module = importlib.import_module(name)\n"
         "    assert callable(module.handler), name\n"
         # The origin clients are imported lazily on a miss: prove they load from the asset.
-        "for name in ('redis', 'amazondax', 'aws_xray_sdk.core', 'product_cache.runtime'):\n"
+        "for name in ('redis', 'amazondax', 'aws_xray_sdk.core',\n"
+        "             'cache_constructs.runtime.origin'):\n"
         "    importlib.import_module(name)\n"
-        "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))\n"
+        "print(json.dumps({m: getattr(sys.modules[m], '__file__', None) for m in sys.modules}))\n"
     )
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -137,10 +149,12 @@ def test_every_handler_imports_in_a_clean_interpreter(asset: Path, tmp_path: Pat
         check=False,
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert {"handlers", "product_cache", "product_service", "aws_lambda_powertools"} <= loaded
-    # Nothing came from this repo's other packages or the venv's site-packages.
-    assert not loaded & {"cache_constructs", "aws_cdk", "constructs", "jsii", "lambda_src"}
+    loaded: dict[str, str | None] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"cache_constructs.runtime.item_cache", "aws_lambda_powertools"} <= set(loaded)
+    assert not {m.split(".")[0] for m in loaded} & {"aws_cdk", "constructs", "jsii"}
+    # Every module of the package came from the asset, none from this checkout.
+    ours = [f for m, f in loaded.items() if m.startswith("cache_constructs") and f]
+    assert ours and all(f.startswith(str(asset)) for f in ours)
 
 
 def test_a_failed_install_raises_instead_of_falling_back_to_docker(
@@ -150,13 +164,13 @@ def test_a_failed_install_raises_instead_of_falling_back_to_docker(
     empty.mkdir()
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
-    bundler = PipLocalBundling(lambda_code.lambda_source_dir())
+    bundler = PipLocalBundling(function_code.PACKAGE_DIR)
     with pytest.raises(RuntimeError, match="make setup"):
         bundler.try_bundle(str(tmp_path / "out"), image=LAMBDA_RUNTIME.bundling_image)
 
 
 def test_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
-    command = lambda_code.pip_install_command(tmp_path / "requirements.txt", tmp_path / "out")
+    command = function_code.pip_install_command(tmp_path / "requirements.txt", tmp_path / "out")
     joined = " ".join(command)
     for part in (
         "--no-deps",

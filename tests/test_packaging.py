@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".build" / "wheelhouse"
-PROJECT_FILES = ["pyproject.toml", "README.md", "cache_constructs", "lambda_src"]
+PROJECT_FILES = ["pyproject.toml", "README.md", "cache_constructs"]
 
 pytestmark = pytest.mark.synth
 
@@ -87,16 +87,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_wheel_carries_the_whole_asset(wheel: Path) -> None:
+def test_wheel_carries_the_whole_asset_in_one_top_level_package(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
         str(p.relative_to(ROOT))
-        for p in (ROOT / "lambda_src").rglob("*")
+        for p in (ROOT / "cache_constructs").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".lua", ".txt")
     }
     assert expected <= names, sorted(expected - names)
-    assert "cache_constructs/cached_product_service.py" in names
-    assert not any(name.startswith(("tests/", "stacks/", "bench/")) for name in names)
+    assert "cache_constructs/product/service.py" in names
+    top_level = {name.split("/")[0] for name in names if not name.endswith(".dist-info")}
+    assert {t for t in top_level if not t.endswith(".dist-info")} == {"cache_constructs"}
 
 
 def test_installed_package_synthesizes_an_app_with_the_handler_code(
@@ -121,6 +122,11 @@ def test_installed_package_synthesizes_an_app_with_the_handler_code(
     app_dir = tmp_path / "app"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(APP)
+    # Folders a consumer's app may well have: none of them may end up in the asset.
+    for decoy in ("lambda_src", "handlers", "runtime"):
+        (app_dir / decoy).mkdir()
+        (app_dir / decoy / "__init__.py").write_text("DECOY = True\n")
+        (app_dir / decoy / "read_handler.py").write_text("DECOY = True\n")
     outdir = tmp_path / "cdk.out"
     env = {
         **os.environ,
@@ -155,10 +161,16 @@ def test_installed_package_synthesizes_an_app_with_the_handler_code(
     (asset,) = [
         p
         for p in outdir.iterdir()
-        if p.name.startswith("asset.") and p.is_dir() and (p / "handlers").is_dir()
+        if p.name.startswith("asset.") and p.is_dir() and (p / "cache_constructs").is_dir()
     ]
+    handlers = asset / "cache_constructs" / "product" / "handlers"
     for module in ("read_handler", "list_handler", "write_handler", "stream_handler"):
-        assert (asset / "handlers" / f"{module}.py").is_file(), module
-    assert (asset / "product_cache" / "fill.lua").is_file()
+        library_copy = site / "cache_constructs" / "product" / "handlers" / f"{module}.py"
+        assert (handlers / f"{module}.py").read_bytes() == library_copy.read_bytes(), module
+    assert (asset / "cache_constructs" / "runtime" / "fill.lua").is_file()
+    assert not any((asset / decoy).exists() for decoy in ("lambda_src", "handlers", "runtime"))
+    assert b"DECOY" not in b"".join(
+        f.read_bytes() for f in asset.rglob("*.py") if f.stat().st_size < 10**6
+    )
     assert (asset / "aws_lambda_powertools").is_dir()
     assert (asset / "redis").is_dir()

@@ -1,4 +1,4 @@
-"""The three things measured: `ours` (lambda_src handlers), `naive` and `dogpile`."""
+"""The three things measured: `ours` (the product handlers), `naive` and `dogpile`."""
 
 from __future__ import annotations
 

@@ -10,10 +10,11 @@ from typing import Any, Protocol
 class PeerSettings:
     """One configuration, applied to all three peers alike.
 
-    `policy` is a `CACHE_POLICY` object (docs/architecture.md): ours reads it as is; the
-    peers take their TTL from `l2_ttl`. The naive peer has no stale window; dogpile's
-    equivalent (serve the old value while one caller regenerates) is built in, so dogpile
-    keeps a value in Redis for `l2_ttl + swr`, as ours does.
+    `policy` is `CachePolicy.to_runtime_dict()` of the item route: ours reads it as is (as
+    both its item and list policy); the peers take their TTL from `l2_ttl_seconds`. The
+    naive peer has no stale window; dogpile's equivalent (serve the old value while one
+    caller regenerates) is built in, so dogpile keeps a value in Redis for `l2_ttl + swr`,
+    as ours does.
     """
 
     redis_url: str
@@ -24,11 +25,11 @@ class PeerSettings:
 
     @property
     def l2_ttl(self) -> int:
-        return int(self.policy["l2_ttl"])
+        return int(self.policy["l2_ttl_seconds"])
 
     @property
     def swr(self) -> int:
-        return int(self.policy["swr"])
+        return int(self.policy["swr_seconds"])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,7 +1,7 @@
-"""Ours: the runtime of lambda_src/, driven through its Lambda handlers.
+"""Ours: the cache runtime of cache_constructs, driven through its Lambda handlers.
 
 The handlers read their configuration from the environment once, at import (cold start), as
-they do on Lambda: this peer sets TABLE_NAME, CACHE_POLICY, REDIS_URL, L1_MAX_ENTRIES and
+they do on Lambda: this peer sets TABLE_NAME, both cache policies, REDIS_URL, L1_MAX_ENTRIES and
 the endpoint of the bench origin, then imports them. One OursPeer per process, therefore.
 Reads and writes are API Gateway REST proxy events; invalidation is a DynamoDB stream record
 delivered to the stream handler, as the event source mapping would deliver it.
@@ -16,22 +16,28 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
-from bench.items import ITEM_SK, product_pk, to_item
+from bench.items import product_pk, to_item
 from bench.origin_client import FAKE_CREDENTIALS
 from bench.peers.base import PeerSettings, ReadResult
+from cache_constructs.contract import environment as names
+from cache_constructs.contract.metrics import SERVICE_NAME
+from cache_constructs.product import handlers
+from cache_constructs.product.table_schema import ITEM_SK
 
 
 def handler_environment(settings: PeerSettings) -> dict[str, str]:
     """The environment the constructs would give the functions, pointed at the bench."""
+    policy = json.dumps(settings.policy)
     return {
         **FAKE_CREDENTIALS,
         "AWS_ENDPOINT_URL_DYNAMODB": settings.origin_endpoint,
-        "TABLE_NAME": settings.table_name,
-        "CACHE_POLICY": json.dumps(settings.policy),
-        "REDIS_URL": settings.redis_url,
-        "L1_MAX_ENTRIES": str(settings.l1_max_entries),
-        "POWERTOOLS_SERVICE_NAME": "product-service",
-        "POWERTOOLS_METRICS_NAMESPACE": "CachedProductServiceBench",
+        names.TABLE_NAME: settings.table_name,
+        names.ITEM_CACHE_POLICY: policy,
+        names.LIST_CACHE_POLICY: policy,
+        names.REDIS_URL: settings.redis_url,
+        names.L1_MAX_ENTRIES: str(settings.l1_max_entries),
+        names.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        names.POWERTOOLS_METRICS_NAMESPACE: "CachedProductServiceBench",
     }
 
 
@@ -109,15 +115,21 @@ def _header(response: dict[str, Any], name: str) -> str:
     return ""
 
 
+def _handler(handler: str) -> Any:
+    """The function a handler string names (`package.module.function`), imported now."""
+    module, _, name = handler.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
 class OursPeer:
     name = "ours"
 
     def __init__(self, settings: PeerSettings) -> None:
         self.settings = settings
         os.environ.update(handler_environment(settings))
-        self.read_handler = importlib.import_module("handlers.read_handler").handler
-        self.write_handler = importlib.import_module("handlers.write_handler").handler
-        self.stream_handler = importlib.import_module("handlers.stream_handler").handler
+        self.read_handler = _handler(handlers.READ_HANDLER)
+        self.write_handler = _handler(handlers.WRITE_HANDLER)
+        self.stream_handler = _handler(handlers.STREAM_HANDLER)
         self._redis: Any = None
 
     def read(self, product_id: str) -> ReadResult:

@@ -1,7 +1,8 @@
-"""Ours at the cache API: `runtime.items.read(id)` of lambda_src/product_cache, no handler.
+"""Ours at the cache API: `runtime.items.read(id)` of cache_constructs.runtime, no handler.
 
 The runtime is built from the environment exactly as the handlers build it
-(`product_cache.runtime.get_runtime()`), with the same variables as `OursPeer`.
+(`cache_constructs.product.handlers.service_runtime.get_runtime()`), with the same variables
+as `OursPeer`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ class OursRuntime:
 
     def __init__(self, settings: PeerSettings) -> None:
         os.environ.update(handler_environment(settings))
-        from product_cache.runtime import get_runtime
+        from cache_constructs.product.handlers.service_runtime import get_runtime
 
         self.runtime: Any = get_runtime()
 
@@ -32,6 +33,6 @@ class OursRuntime:
         Without it the runtime's metric buffer fills and drains itself every 100 reads, a
         cost that on Lambda is paid once per invocation by the handler, not by a read.
         """
-        from product_cache.telemetry import metrics
+        from cache_constructs.runtime.telemetry import metrics
 
         metrics.flush_metrics()

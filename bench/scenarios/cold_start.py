@@ -37,7 +37,7 @@ print("BENCH-ANSWER", json.dumps({"version": value["version"], "source": "raw"})
 
 OURS = """
 import json, sys, types
-from handlers.read_handler import handler
+from cache_constructs.product.handlers.read_handler import handler
 context = types.SimpleNamespace(function_name="read", function_version="$LATEST",
     memory_limit_in_mb=1024, aws_request_id="cold-start", log_group_name="/aws/lambda/read",
     log_stream_name="bench", get_remaining_time_in_millis=lambda: 10000,

@@ -5,7 +5,7 @@ timed alternately in the same worker, and compared with it. Ours is measured twi
 cache API (runtime.items.read) and through the read handler (event parsing, ETag, headers,
 EMF metrics flush included); the issue's targets are judged on both. At the cache API the
 per-invocation metrics flush runs untimed after each read, so those figures exclude it.
-An "L2 hit" for ours is a read with the L1 layer switched off in CACHE_POLICY, so every read
+An "L2 hit" for ours is a read with the L1 layer switched off in the item policy, so every read
 goes to Redis; an "L1 hit" is a repeated read with L1 on. naive and dogpile have no L1: all
 their hits are Redis hits.
 """
@@ -77,6 +77,6 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         "each measured read in the same process (p50_vs_raw / p99_vs_raw use that pairing)",
         "target_applies_to": "ours at two levels, each judged: the cache API "
         "(runtime.items.read; its timing excludes the per-invocation EMF metrics flush, run "
-        "untimed after each read) and the read handler (handlers.read_handler.handler, flush "
+        "untimed after each read) and the read handler (product read_handler, flush "
         "included); L2 hit = L1 layer off so every read goes to Redis",
     }

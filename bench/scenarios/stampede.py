@@ -27,7 +27,7 @@ TTL_S = 1
 def _case(ctx: BenchContext, peer: str, mode: str, state: str) -> dict[str, Any]:
     product_id = f"stampede-{peer}-{mode}-{state}"
     seed(ctx.origin.client(), [product(product_id, 1)])
-    settings = ctx.settings(l1_ttl=TTL_S, l2_ttl=TTL_S, negative_ttl=TTL_S)
+    settings = ctx.settings(l1_ttl_seconds=TTL_S, l2_ttl_seconds=TTL_S, negative_ttl_seconds=TTL_S)
     params = {"peer": peer, "settings": settings.to_json(), "product_id": product_id}
     if mode == "threads":
         callers = ctx.sizes.stampede_threads

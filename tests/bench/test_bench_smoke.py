@@ -24,7 +24,7 @@ from bench.scenarios import cold_start, hit_path, redis_outage, stale_reads, sta
 from bench.sizes import TINY
 from bench.workers import WorkerError, run_worker
 from bench.workload import lru_hit_ratio, zipf_trace
-from cache_constructs import product_table_schema
+from cache_constructs.product import table_schema as product_table_schema
 
 
 @pytest.fixture(scope="module")

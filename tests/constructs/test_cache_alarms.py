@@ -17,8 +17,8 @@ from aws_cdk.assertions import Match, Template
 from helpers import new_function, new_stack, new_vpc
 
 from cache_constructs.cache_alarms import ALARM_KINDS, DEFAULT_RUNBOOK_URL, CacheAlarms
-from cache_constructs.cache_policy import CachePolicy
 from cache_constructs.cached_rest_api import CachedRestApi
+from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
 from cache_constructs.metric_sources import ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator

@@ -17,8 +17,8 @@ from cdk_nag import AwsSolutionsChecks
 from helpers import new_function, new_stack, new_vpc
 
 from cache_constructs.cache_dashboard import CacheDashboard
-from cache_constructs.cache_policy import CachePolicy
 from cache_constructs.cached_rest_api import CachedRestApi
+from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
 from cache_constructs.metric_sources import ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator

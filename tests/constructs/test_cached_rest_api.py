@@ -13,9 +13,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from helpers import new_function, new_stack, synth_app
 
-from cache_constructs.cache_policy import CachePolicy, policy_for_route
 from cache_constructs.cached_rest_api import ACCESS_LOG_FIELDS, CachedRestApi
-from cache_constructs.product_routes import GET_PRODUCT, LIST_PRODUCTS
+from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.product.routes import GET_PRODUCT, LIST_PRODUCTS, policy_for_route
 
 Match = assertions.Match
 STAGE_ID = "ApiDeploymentStageprod95EFE650"

@@ -13,7 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from helpers import new_function, new_stack, new_vpc, synth_app
 
-from cache_constructs.cache_policy import CachePolicy
+from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
 
 Match = assertions.Match

@@ -84,14 +84,29 @@ def test_defaults_bound_retries_and_age_and_split_failing_batches(default_build)
     }
 
 
-def test_filter_lets_only_product_data_changes_through(default_build) -> None:
+def test_default_filter_lets_only_data_changes_through(default_build) -> None:
     _, _, template = default_build
     filters = _mapping(template)["FilterCriteria"]["Filters"]
     assert len(filters) == 1
+    assert json.loads(filters[0]["Pattern"]) == {"eventName": ["INSERT", "MODIFY", "REMOVE"]}
+
+
+def test_key_prefix_filter_lets_only_those_items_through() -> None:
+    invalidator = _build(partition_key_name="PK", partition_key_prefix="PRODUCT#")
+    template = Template.from_stack(Stack.of(invalidator))
+    filters = _mapping(template)["FilterCriteria"]["Filters"]
     assert json.loads(filters[0]["Pattern"]) == {
         "eventName": ["INSERT", "MODIFY", "REMOVE"],
         "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "PRODUCT#"}]}}},
     }
+
+
+@pytest.mark.parametrize(
+    "props", [{"partition_key_name": "PK"}, {"partition_key_prefix": "PRODUCT#"}]
+)
+def test_key_name_and_prefix_go_together(props: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="partition_key_name and partition_key_prefix"):
+        _build(**props)
 
 
 def test_created_dead_letter_queue_is_encrypted_ssl_only_and_kept_14_days(default_build) -> None:
@@ -257,8 +272,8 @@ def _build(**overrides: Any) -> StreamInvalidator:
         ({"max_record_age": Duration.days(8)}, "max_record_age"),
         ({"max_batching_window": Duration.seconds(301)}, "max_batching_window"),
         ({"starting_position": lambda_.StartingPosition.AT_TIMESTAMP}, "starting_position"),
-        ({"partition_key_name": ""}, "partition_key_name"),
-        ({"partition_key_prefix": ""}, "partition_key_prefix"),
+        ({"partition_key_name": "", "partition_key_prefix": "P#"}, "partition_key_name"),
+        ({"partition_key_name": "PK", "partition_key_prefix": ""}, "partition_key_prefix"),
     ],
 )
 def test_out_of_range_props_are_rejected_by_name(overrides: dict[str, Any], prop: str) -> None:

@@ -701,7 +701,7 @@ def test_unresolved_tokens_are_not_validated() -> None:
 
 # --- the access string against a real server ----------------------------------------------
 
-LUA_DIR = Path(__file__).resolve().parents[2] / "lambda_src" / "product_cache"
+LUA_DIR = Path(__file__).resolve().parents[2] / "cache_constructs" / "runtime"
 # Valkey 7.2+ (ElastiCache's minimum) knows these; this machine's Redis 7.0 does not.
 NEWER_THAN_REDIS_7_0 = {"client|setinfo"}
 KEY, HASH = "pc:{p:1}:v", "pc:{p:1}:t"

@@ -21,8 +21,8 @@ import boto3
 import pytest
 import redis
 import redis_servers
-from product_cache.representation import item_from_product
 
+from cache_constructs.product.domain.representation import item_from_product
 from e2e.request_flow import RequestFlow
 from e2e.stack_process import HttpResult, StackProcess, process_status
 

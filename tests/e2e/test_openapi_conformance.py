@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from cache_constructs.product_routes import (
+from cache_constructs.product.routes import (
     CATEGORY_PATTERN,
     PRODUCT_BODY_SCHEMA,
     PRODUCT_ID_PATTERN,

@@ -9,11 +9,13 @@ import boto3
 import pytest
 import redis
 from moto import mock_aws
-from product_cache.config import load_config
-from product_cache.runtime import CacheRuntime, build_runtime
 from runtime_helpers import REGION, TABLE, CountingDynamo, FakeClock, base_env
 
-from cache_constructs.product_table_schema import create_table_kwargs
+from cache_constructs.contract import environment as names
+from cache_constructs.product.domain.codec import PRODUCT_CODEC
+from cache_constructs.product.table_schema import create_table_kwargs
+from cache_constructs.runtime.config import load_config
+from cache_constructs.runtime.runtime import CacheRuntime, build_runtime
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +63,16 @@ def make_runtime(
     ) -> CacheRuntime:
         environ = base_env(REDIS_URL=redis_url, **(env or {}))
         if policy is not None:
-            environ["CACHE_POLICY"] = policy
+            environ[names.ITEM_CACHE_POLICY] = environ[names.LIST_CACHE_POLICY] = policy
         config = load_config(environ)
         client = redis_client or redis.Redis.from_url(redis_url)
         options.setdefault("clock", clock)
         return build_runtime(
-            config, redis_client=client, dynamodb_client=counting_dynamo, **options
+            config,
+            codec=PRODUCT_CODEC,
+            redis_client=client,
+            dynamodb_client=counting_dynamo,
+            **options,
         )
 
     return make

@@ -7,32 +7,54 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from product_cache.representation import item_from_product, product_key
+from cache_constructs.contract import environment as names
+from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.product.domain.representation import (
+    etag_of,
+    item_from_product,
+    product_key,
+    render_product,
+)
+from cache_constructs.runtime.codec import Rendered
 
 REGION = "eu-west-1"
 TABLE = "products-test"
 
+BASE_POLICY = CachePolicy.SEMI_STATIC.without_layers("api").with_changes(swr_seconds=60, jitter=0.0)
+"""The item route's semi-static policy (L1 15 s, L2 3600 s), SWR 60 s, no jitter."""
 
-def policy_json(**overrides: Any) -> str:
-    """A `CACHE_POLICY` value (semi-static defaults, no jitter unless asked)."""
-    policy: dict[str, Any] = {
-        "name": "semi-static",
-        "l1_ttl": 15,
-        "l2_ttl": 3600,
-        "dax_ttl": 300,
-        "api_ttl": 300,
-        "swr": 60,
-        "negative_ttl": 30,
-        "jitter": 0.0,
-        "cache_control": "public, max-age=60",
-        "layers": ["client", "l1", "l2", "dax"],
-    }
-    policy.update(overrides)
-    return json.dumps(policy)
+
+def policy(*, layers: list[str] | None = None, **changes: Any) -> CachePolicy:
+    """`BASE_POLICY` with `layers` narrowed (their TTLs zeroed) and fields changed."""
+    fields: dict[str, Any] = BASE_POLICY.to_runtime_dict()
+    if layers is not None:
+        for layer in BASE_POLICY.layers - set(layers):
+            fields[f"{layer}_ttl_seconds"] = 0
+        fields["layers"] = frozenset(layers)
+    fields.update(changes)
+    fields["layers"] = frozenset(fields["layers"])
+    return CachePolicy(**fields)
+
+
+def policy_json(*, layers: list[str] | None = None, **changes: Any) -> str:
+    """A policy variable's value: `policy(...)` as `to_runtime_json()`."""
+    return policy(layers=layers, **changes).to_runtime_json()
+
+
+def raw_policy_json(**overrides: Any) -> str:
+    """`BASE_POLICY`'s JSON with fields overwritten as they are (for parser tests)."""
+    data: dict[str, Any] = BASE_POLICY.to_runtime_dict()
+    data.update(overrides)
+    return json.dumps(data)
 
 
 def base_env(**overrides: str) -> dict[str, str]:
-    env = {"TABLE_NAME": TABLE, "CACHE_POLICY": policy_json(), "AWS_REGION": REGION}
+    env = {
+        names.TABLE_NAME: TABLE,
+        names.ITEM_CACHE_POLICY: policy_json(),
+        names.LIST_CACHE_POLICY: policy_json(),
+        "AWS_REGION": REGION,
+    }
     env.update(overrides)
     return env
 
@@ -95,6 +117,12 @@ def put_product(client: Any, product_id: str, version: int, **fields: Any) -> di
     }
     client.put_item(TableName=TABLE, Item=item_from_product(product))
     return product
+
+
+def rendered(product: dict[str, Any]) -> Rendered:
+    """`product` as the write path hands it to write-through: its bytes, ETag and version."""
+    body = render_product(product)
+    return Rendered(body, etag_of(body), int(product["version"]))
 
 
 def delete_product(client: Any, product_id: str) -> None:

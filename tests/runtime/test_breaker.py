@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from product_cache.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from runtime_helpers import FakeClock
+
+from cache_constructs.runtime.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 
 
 def make(clock):

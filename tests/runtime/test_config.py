@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from product_cache.config import ConfigError, load_config, parse_policy
-from runtime_helpers import base_env, policy_json
+from runtime_helpers import base_env, raw_policy_json
 
-from cache_constructs.cache_policy import CachePolicy
+from cache_constructs.contract.policy import NAMED_POLICIES, CachePolicy
+from cache_constructs.runtime.config import ConfigError, load_config, parse_policy
 
 
 def test_minimal_environment():
@@ -18,19 +18,27 @@ def test_minimal_environment():
     assert config.redis is None
     assert config.dax_endpoint is None
     assert (config.l1_max_entries, config.l1_max_bytes) == (1024, 8 * 1024 * 1024)
-    assert config.policy.uses("l1") and not config.policy.uses("api")
+    assert config.item_policy.uses("l1") and not config.item_policy.uses("api")
+    assert config.list_policy == config.item_policy
 
 
 def test_policy_from_the_construct_library_round_trips():
-    for policy in (CachePolicy.STATIC, CachePolicy.SEMI_STATIC):
-        parsed = parse_policy(policy.to_runtime_json())
-        assert parsed.name == policy.name
-        assert parsed.l1_ttl == policy.l1_ttl_seconds
-        assert parsed.layers == policy.layers
-        assert parsed.cache_control == policy.cache_control
+    for policy in NAMED_POLICIES.values():
+        env = {"P": policy.to_runtime_json()}
+        assert parse_policy(env, "P") == policy
 
 
-@pytest.mark.parametrize("name", ["TABLE_NAME", "CACHE_POLICY"])
+def test_item_and_list_policies_are_read_apart():
+    item, lists = CachePolicy.SEMI_STATIC, CachePolicy.DYNAMIC
+    config = load_config(
+        base_env(
+            ITEM_CACHE_POLICY=item.to_runtime_json(), LIST_CACHE_POLICY=lists.to_runtime_json()
+        )
+    )
+    assert (config.item_policy, config.list_policy) == (item, lists)
+
+
+@pytest.mark.parametrize("name", ["TABLE_NAME", "ITEM_CACHE_POLICY", "LIST_CACHE_POLICY"])
 def test_required_variables(name):
     env = base_env()
     del env[name]
@@ -50,33 +58,34 @@ def test_region_required_and_default_region_accepted():
 @pytest.mark.parametrize(
     ("policy", "field"),
     [
-        ("not json", "CACHE_POLICY"),
-        ("[1]", "CACHE_POLICY"),
-        (policy_json(l1_ttl=-1), "l1_ttl"),
-        (policy_json(l2_ttl="5"), "l2_ttl"),
-        (policy_json(swr=True), "swr"),
-        (policy_json(negative_ttl=1.5), "negative_ttl"),
-        (policy_json(dax_ttl=None), "dax_ttl"),
-        (policy_json(api_ttl=-3), "api_ttl"),
-        (policy_json(jitter=0.9), "jitter"),
-        (policy_json(jitter="x"), "jitter"),
-        (policy_json(layers=["l1", "l3"]), "layers"),
-        (policy_json(layers="l1"), "layers"),
-        (policy_json(name=""), "name"),
-        (policy_json(cache_control=3), "cache_control"),
-        (policy_json(extra=1), "extra"),
+        ("not json", "ITEM_CACHE_POLICY"),
+        ("[1]", "ITEM_CACHE_POLICY"),
+        (raw_policy_json(l1_ttl_seconds=-1), "l1_ttl_seconds"),
+        (raw_policy_json(l2_ttl_seconds="5"), "l2_ttl_seconds"),
+        (raw_policy_json(swr_seconds=True), "swr_seconds"),
+        (raw_policy_json(negative_ttl_seconds=1.5), "negative_ttl_seconds"),
+        (raw_policy_json(dax_ttl_seconds=None), "dax_ttl_seconds"),
+        (raw_policy_json(api_ttl_seconds=-3), "api_ttl_seconds"),
+        (raw_policy_json(jitter=0.9), "jitter"),
+        (raw_policy_json(jitter="x"), "jitter"),
+        (raw_policy_json(layers=["l1", "l3"]), "layers"),
+        (raw_policy_json(layers="l1"), "layers"),
+        (raw_policy_json(name=""), "name"),
+        (raw_policy_json(cache_control="public"), "cache_control"),
+        (raw_policy_json(extra=1), "extra"),
     ],
 )
-def test_invalid_policy_names_the_field(policy, field):
-    with pytest.raises(ConfigError, match=field):
-        load_config(base_env(CACHE_POLICY=policy))
+def test_invalid_policy_names_the_variable_and_field(policy, field):
+    with pytest.raises(ConfigError, match="ITEM_CACHE_POLICY") as error:
+        load_config(base_env(ITEM_CACHE_POLICY=policy))
+    assert field in str(error.value)
 
 
 def test_policy_missing_field():
-    data = json.loads(policy_json())
-    del data["swr"]
-    with pytest.raises(ConfigError, match="swr"):
-        load_config(base_env(CACHE_POLICY=json.dumps(data)))
+    data = json.loads(raw_policy_json())
+    del data["layers"]
+    with pytest.raises(ConfigError, match="layers"):
+        load_config(base_env(LIST_CACHE_POLICY=json.dumps(data)))
 
 
 def test_redis_url_with_acl_credentials_and_tls():

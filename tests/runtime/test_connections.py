@@ -6,15 +6,16 @@ import ssl
 import uuid
 
 import redis
-from product_cache.config import load_config
-from product_cache.iam_auth import ElastiCacheIAMProvider
-from product_cache.keys import generation_key, item_keys, page_key
-from product_cache.redis_clients import connection_kwargs, create_redis_client
-from product_cache.representation import render_product
-from product_cache.runtime import build_runtime
 from redis.cluster import RedisCluster
 from redis_servers import ACL_PASSWORD, ACL_USER
-from runtime_helpers import base_env, put_product
+from runtime_helpers import base_env, put_product, rendered
+
+from cache_constructs.contract.keys import generation_key, item_keys, page_key
+from cache_constructs.product.domain.codec import PRODUCT_CODEC
+from cache_constructs.runtime.config import load_config
+from cache_constructs.runtime.iam_auth import ElastiCacheIAMProvider
+from cache_constructs.runtime.redis_clients import connection_kwargs, create_redis_client
+from cache_constructs.runtime.runtime import build_runtime
 
 
 def exercise_every_script(runtime, counting_dynamo, product_id: str, category: str) -> None:
@@ -25,7 +26,7 @@ def exercise_every_script(runtime, counting_dynamo, product_id: str, category: s
     items.l1.clear()
     assert items.read(product_id).x_cache == "HIT-L2"
     v2 = put_product(counting_dynamo, product_id, 2, category=category)
-    assert items.write_through(product_id, 2, render_product(v2)) is True
+    assert items.write_through(product_id, rendered(v2)) is True
     items.l1.clear()
     assert items.read(product_id).version == 2
     items.invalidate(product_id, 2)
@@ -45,14 +46,19 @@ def test_acl_user_with_password(acl_redis, counting_dynamo, clock):
     url = f"redis://{ACL_USER}:{ACL_PASSWORD}@127.0.0.1:{acl_redis.port}/0"
     config = load_config(base_env(REDIS_URL=url))
     assert config.redis.auth == "password"
-    runtime = build_runtime(config, dynamodb_client=counting_dynamo, clock=clock)
+    runtime = build_runtime(
+        config, codec=PRODUCT_CODEC, dynamodb_client=counting_dynamo, clock=clock
+    )
     exercise_every_script(runtime, counting_dynamo, f"acl-{uuid.uuid4().hex[:8]}", "acl")
 
 
 def test_acl_wrong_password_degrades_to_bypass(acl_redis, counting_dynamo, clock):
     url = f"redis://{ACL_USER}:wrong@127.0.0.1:{acl_redis.port}/0"
     runtime = build_runtime(
-        load_config(base_env(REDIS_URL=url)), dynamodb_client=counting_dynamo, clock=clock
+        load_config(base_env(REDIS_URL=url)),
+        codec=PRODUCT_CODEC,
+        dynamodb_client=counting_dynamo,
+        clock=clock,
     )
     put_product(counting_dynamo, "acl-x", 1)
     assert runtime.items.read("acl-x").x_cache == "BYPASS"
@@ -63,7 +69,7 @@ def cluster_runtime(redis_cluster, counting_dynamo, clock):
     config = load_config(
         base_env(REDIS_HOST=host, REDIS_PORT=str(port), REDIS_CLUSTER="true", REDIS_TLS="false")
     )
-    return build_runtime(config, dynamodb_client=counting_dynamo, clock=clock)
+    return build_runtime(config, codec=PRODUCT_CODEC, dynamodb_client=counting_dynamo, clock=clock)
 
 
 def test_cluster_runs_every_script(redis_cluster, counting_dynamo, clock):
@@ -147,6 +153,7 @@ def test_iam_credentials_failure_degrades_to_bypass(redis_url, counting_dynamo, 
     client = redis.Redis.from_url(redis_url, credential_provider=provider)
     runtime = build_runtime(
         load_config(base_env(REDIS_URL=redis_url)),
+        codec=PRODUCT_CODEC,
         redis_client=client,
         dynamodb_client=counting_dynamo,
         clock=clock,

@@ -17,10 +17,11 @@ from __future__ import annotations
 import redis
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from product_cache import envelope
-from product_cache.breaker import CircuitBreaker
-from product_cache.keys import item_keys
-from product_cache.l2_store import LANDED, L2Store
+
+from cache_constructs.contract.keys import item_keys
+from cache_constructs.runtime import envelope
+from cache_constructs.runtime.breaker import CircuitBreaker
+from cache_constructs.runtime.l2_store import LANDED, L2Store
 
 KEYS = item_keys("m")
 TTL_MS = 600_000

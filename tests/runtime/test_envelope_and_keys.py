@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from product_cache import envelope
-from product_cache.keys import generation_key, item_keys, page_key
 from redis.cluster import key_slot
+
+from cache_constructs.contract.keys import generation_key, item_keys, page_key
+from cache_constructs.runtime import envelope
 
 
 def test_envelope_round_trip():

@@ -6,8 +6,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.credentials import Credentials
-from product_cache.iam_auth import REFRESH_AFTER_SECONDS, ElastiCacheIAMProvider
 from runtime_helpers import FakeClock
+
+from cache_constructs.runtime.iam_auth import REFRESH_AFTER_SECONDS, ElastiCacheIAMProvider
 
 CREDENTIALS = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "session-tok")
 

@@ -6,10 +6,12 @@ import json
 
 import pytest
 import redis
-from product_cache import envelope, telemetry
-from product_cache.keys import item_keys
-from product_cache.representation import etag_of, render_product
-from runtime_helpers import TABLE, delete_product, policy_json, put_product
+from runtime_helpers import TABLE, delete_product, policy_json, put_product, rendered
+
+from cache_constructs.contract.keys import item_keys
+from cache_constructs.product.domain.representation import etag_of, render_product
+from cache_constructs.runtime import envelope, telemetry
+from cache_constructs.runtime.codec import Rendered
 
 
 def test_miss_then_l2_hit_then_l1_hit(make_runtime, counting_dynamo, redis_url):
@@ -79,13 +81,13 @@ def test_write_through_replaces_and_updates(make_runtime, counting_dynamo):
     runtime = make_runtime()
     assert runtime.items.read("p3").version == 1
     new = put_product(counting_dynamo, "p3", 2, name="renamed")
-    assert runtime.items.write_through("p3", 2, render_product(new)) is True
+    assert runtime.items.write_through("p3", rendered(new)) is True
     runtime.items.l1.clear()
     read = runtime.items.read("p3")
     assert (read.x_cache, read.version) == ("HIT-L2", 2)
     assert json.loads(read.body)["name"] == "renamed"
     # an older write-through arriving late does not land
-    assert runtime.items.write_through("p3", 1, b'{"old":true}') is False
+    assert runtime.items.write_through("p3", Rendered(b'{"old":true}', '"old"', 1)) is False
 
 
 def test_deleted_product_reads_not_found_after_invalidation(make_runtime, counting_dynamo):
@@ -99,7 +101,7 @@ def test_deleted_product_reads_not_found_after_invalidation(make_runtime, counti
 
 def test_layers_missing_from_policy_are_skipped(make_runtime, counting_dynamo, redis_url):
     put_product(counting_dynamo, "p5", 1)
-    runtime = make_runtime(policy=policy_json(layers=[]))
+    runtime = make_runtime(policy=policy_json(layers=[], negative_ttl_seconds=0))
     assert [runtime.items.read("p5").x_cache for _ in range(3)] == ["MISS"] * 3
     assert len(counting_dynamo.reads) == 3
     assert redis.Redis.from_url(redis_url).get("pc:{p:p5}:v") is None
@@ -192,7 +194,7 @@ def test_value_filled_between_get_and_lease_releases_the_lease(
 
 
 def test_uncached_not_found_releases_the_lease(make_runtime, counting_dynamo, redis_url):
-    runtime = make_runtime(policy=policy_json(negative_ttl=0))
+    runtime = make_runtime(policy=policy_json(negative_ttl_seconds=0))
     assert runtime.items.read("ghost").body is None
     client = redis.Redis.from_url(redis_url)
     assert client.exists(item_keys("ghost").value) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 
-from product_cache.jitter import jittered
+from cache_constructs.runtime.jitter import jittered
 
 
 def test_jitter_shortens_within_the_fraction_and_spreads_uniformly():
@@ -29,7 +29,7 @@ def test_l2_ttls_written_by_the_cache_are_jittered(make_runtime, counting_dynamo
     import redis
     from runtime_helpers import policy_json, put_product
 
-    runtime = make_runtime(policy=policy_json(jitter=0.5, swr=0), rng=random.Random(7))
+    runtime = make_runtime(policy=policy_json(jitter=0.5, swr_seconds=0), rng=random.Random(7))
     for i in range(40):
         put_product(counting_dynamo, f"j{i}", 1)
         runtime.items.read(f"j{i}")

@@ -7,8 +7,9 @@ import random
 from collections import OrderedDict
 
 import pytest
-from product_cache.l1_cache import ENTRY_OVERHEAD_BYTES, FrequencySketch, L1Cache
 from runtime_helpers import FakeClock
+
+from cache_constructs.runtime.l1_cache import ENTRY_OVERHEAD_BYTES, FrequencySketch, L1Cache
 
 
 def put(cache, key, body=b"x", ttl=10.0):

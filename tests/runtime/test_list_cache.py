@@ -7,10 +7,10 @@ import json
 
 import pytest
 import redis
-from product_cache.errors import InvalidCursor
-from product_cache.list_cache import decode_cursor, encode_cursor
-from product_cache.representation import etag_of
 from runtime_helpers import put_product
+
+from cache_constructs.product.domain.representation import etag_of
+from cache_constructs.runtime.errors import InvalidCursor
 
 
 def page(result):
@@ -75,16 +75,3 @@ def test_bad_cursor_raises_invalid_cursor_naming_cursor(make_runtime):
         with pytest.raises(InvalidCursor, match="cursor"):
             lists.read("books", 20, bad)
     assert issubclass(InvalidCursor, ValueError)
-
-
-def test_cursor_round_trip():
-    key = {"productId": {"S": "p9"}, "category": {"S": "c"}, "PK": {"S": "PRODUCT#p9"}}
-    cursor = encode_cursor(key)
-    assert "=" not in cursor
-    assert decode_cursor(cursor, "c") == {
-        "PK": {"S": "PRODUCT#p9"},
-        "SK": {"S": "METADATA"},
-        "category": {"S": "c"},
-        "productId": {"S": "p9"},
-    }
-    assert encode_cursor(None) is None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import redis
-from product_cache import envelope
-from product_cache.breaker import CircuitBreaker
-from product_cache.keys import item_keys
-from product_cache.l2_store import (
+from runtime_helpers import FakeClock
+
+from cache_constructs.contract.keys import item_keys
+from cache_constructs.runtime import envelope
+from cache_constructs.runtime.breaker import CircuitBreaker
+from cache_constructs.runtime.l2_store import (
     LANDED,
     REFUSED_EPOCH,
     REFUSED_NEGATIVE_OVER_LIVE,
@@ -16,7 +18,6 @@ from product_cache.l2_store import (
     TOMBSTONE_TTL_MS,
     L2Store,
 )
-from runtime_helpers import FakeClock
 
 KEYS = item_keys("x")
 

@@ -11,11 +11,13 @@ import sys
 
 import pytest
 from botocore.exceptions import ClientError
-from product_cache import telemetry
-from product_cache.breaker import OPEN
-from product_cache.origin import Origin
-from product_cache.representation import item_from_product, product_key
 from runtime_helpers import TABLE, put_product
+
+from cache_constructs.product.domain.codec import PRODUCT_CODEC
+from cache_constructs.product.domain.representation import item_from_product, product_key
+from cache_constructs.runtime import telemetry
+from cache_constructs.runtime.breaker import OPEN
+from cache_constructs.runtime.origin import Origin
 
 
 class FakeDax:
@@ -54,10 +56,11 @@ def dax(counting_dynamo):
 
 @pytest.fixture
 def origin(counting_dynamo, dax, clock):
-    from product_cache.breaker import CircuitBreaker
+    from cache_constructs.runtime.breaker import CircuitBreaker
 
     return Origin(
         table_name=TABLE,
+        codec=PRODUCT_CODEC,
         region="eu-west-1",
         dynamodb_client=counting_dynamo,
         dax_client=dax,
@@ -163,7 +166,9 @@ def test_write_client_passes_service_answers_through(origin, dax):
 
 
 def test_without_dax_everything_is_dynamodb(counting_dynamo):
-    origin = Origin(table_name=TABLE, region="eu-west-1", dynamodb_client=counting_dynamo)
+    origin = Origin(
+        table_name=TABLE, region="eu-west-1", codec=PRODUCT_CODEC, dynamodb_client=counting_dynamo
+    )
     assert origin.write_client() is counting_dynamo
     put_product(counting_dynamo, "n1", 1)
     assert origin.get_item("n1")["version"] == {"N": "1"}
@@ -172,6 +177,7 @@ def test_without_dax_everything_is_dynamodb(counting_dynamo):
 def test_policy_without_dax_layer_reads_dynamodb(counting_dynamo, dax):
     origin = Origin(
         table_name=TABLE,
+        codec=PRODUCT_CODEC,
         region="eu-west-1",
         dynamodb_client=counting_dynamo,
         dax_client=dax,
@@ -190,10 +196,10 @@ def test_gsi_query_never_uses_dax(origin, dax, counting_dynamo):
     for i in range(3):
         put_product(counting_dynamo, f"g{i}", 1, category="garden")
     put_product(counting_dynamo, "other", 1, category="kitchen")
-    items, last = origin.query_category("garden", 2, None)
+    items, last = origin.query_collection("garden", 2, None)
     assert [i["productId"]["S"] for i in items] == ["g0", "g1"]
     assert last is not None
-    items, last = origin.query_category("garden", 2, last)
+    items, last = origin.query_collection("garden", 2, last)
     assert [i["productId"]["S"] for i in items] == ["g2"]
     assert dax.calls == []
     assert counting_dynamo.queries == 2
@@ -214,6 +220,7 @@ def test_dax_client_built_lazily_with_region(monkeypatch, counting_dynamo):
     monkeypatch.setitem(sys.modules, "amazondax", fake_module)
     origin = Origin(
         table_name=TABLE,
+        codec=PRODUCT_CODEC,
         region="eu-west-1",
         dynamodb_client=counting_dynamo,
         dax_endpoint="daxs://cluster.abc.dax-clusters.eu-west-1.amazonaws.com",
@@ -249,6 +256,7 @@ def test_real_dax_client_with_unreachable_cluster_falls_back(counting_dynamo, mo
     put_product(counting_dynamo, "real-dax", 1)
     origin = Origin(
         table_name=TABLE,
+        codec=PRODUCT_CODEC,
         region="eu-west-1",
         dynamodb_client=counting_dynamo,
         dax_endpoint="dax://127.0.0.1:1",

@@ -7,19 +7,24 @@ import socket
 import time
 
 import pytest
-from product_cache import telemetry
-from product_cache.breaker import CLOSED, OPEN
-from product_cache.config import load_config
-from product_cache.errors import CacheUnavailable
-from product_cache.representation import render_product
-from product_cache.runtime import REDIS_COOLDOWN_SECONDS, REDIS_FAILURE_THRESHOLD, build_runtime
-from runtime_helpers import base_env, put_product
+from runtime_helpers import base_env, put_product, rendered
+
+from cache_constructs.product.domain.codec import PRODUCT_CODEC
+from cache_constructs.runtime import telemetry
+from cache_constructs.runtime.breaker import CLOSED, OPEN
+from cache_constructs.runtime.config import load_config
+from cache_constructs.runtime.errors import CacheUnavailable
+from cache_constructs.runtime.runtime import (
+    REDIS_COOLDOWN_SECONDS,
+    REDIS_FAILURE_THRESHOLD,
+    build_runtime,
+)
 
 
 def runtime_for(url, counting_dynamo, clock, **env):
     """A runtime whose Redis client comes from the production factory (config -> client)."""
     config = load_config(base_env(REDIS_URL=url, **env))
-    return build_runtime(config, dynamodb_client=counting_dynamo, clock=clock)
+    return build_runtime(config, codec=PRODUCT_CODEC, dynamodb_client=counting_dynamo, clock=clock)
 
 
 def count_connections(client):
@@ -64,7 +69,7 @@ def test_outage_bypasses_then_recovers_without_rebuilding(own_redis, counting_dy
     assert sum(telemetry.metric_values("CacheBypass")) == REDIS_FAILURE_THRESHOLD + 5
 
     # the write path degrades without raising; the stream path must know
-    assert items.write_through("o1", 2, render_product({"productId": "o1", "version": 2})) is False
+    assert items.write_through("o1", rendered({"productId": "o1", "version": 2})) is False
     assert sum(telemetry.metric_values("CacheWriteFailure")) == 1
     assert runtime.lists.bump(["books"]) is False
     with pytest.raises(CacheUnavailable):

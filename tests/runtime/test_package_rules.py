@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from product_cache import telemetry
+from cache_constructs.contract import metrics
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "lambda_src" / "product_cache"
+PACKAGE = ROOT / "cache_constructs" / "runtime"
 
 # KEYS/SCAN in any spelling redis-py or Lua would use: client.keys(...), scan_iter,
 # redis.call('KEYS', ...), "SCAN", hscan/sscan/zscan.
@@ -48,9 +48,11 @@ def test_l2_hit_import_path_stays_lean():
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import redis
-from product_cache.config import load_config
-from product_cache.runtime import build_runtime
-from product_cache import envelope
+from cache_constructs.runtime.config import load_config
+from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.product.domain.codec import PRODUCT_CODEC
+from cache_constructs.runtime.runtime import build_runtime
+from cache_constructs.runtime import envelope
 
 class OneValue:
     # stands in for redis-py on the GET of an L2 hit
@@ -59,19 +61,19 @@ class OneValue:
     def register_script(self, source):
         return None
 
-policy = json.dumps({"name": "p", "l1_ttl": 5, "l2_ttl": 60, "dax_ttl": 60, "api_ttl": 0,
-                     "swr": 0, "negative_ttl": 5, "jitter": 0.1, "cache_control": "no-cache",
-                     "layers": ["l1", "l2", "dax"]})
-config = load_config({"TABLE_NAME": "t", "CACHE_POLICY": policy, "AWS_REGION": "eu-west-1",
+policy = CachePolicy(name="p", layers={"l1", "l2", "dax"}, l1_ttl_seconds=5, l2_ttl_seconds=60,
+                     dax_ttl_seconds=60, negative_ttl_seconds=5, jitter=0.1).to_runtime_json()
+config = load_config({"TABLE_NAME": "t", "ITEM_CACHE_POLICY": policy,
+                      "LIST_CACHE_POLICY": policy, "AWS_REGION": "eu-west-1",
                       "DAX_ENDPOINT": "daxs://x.dax-clusters.eu-west-1.amazonaws.com",
                       "REDIS_URL": "redis://127.0.0.1:1/0"})
-runtime = build_runtime(config, redis_client=OneValue())
+runtime = build_runtime(config, codec=PRODUCT_CODEC, redis_client=OneValue())
 result = runtime.items.read("x")
 assert result.x_cache == "HIT-L2", result
 print(json.dumps(sorted(sys.modules)))
 """
     output = subprocess.run(
-        [sys.executable, "-c", code, str(ROOT / "lambda_src")],
+        [sys.executable, "-c", code, str(ROOT)],
         check=True,
         capture_output=True,
         text=True,
@@ -85,24 +87,25 @@ print(json.dumps(sorted(sys.modules)))
         or m in ("botocore.session", "botocore.client", "botocore.auth", "botocore.endpoint")
     }
     assert heavy == set()
-    assert "product_cache.origin" in modules  # imported, but its clients stay unbuilt
+    assert "cache_constructs.runtime.origin" in modules  # imported, but its clients stay unbuilt
+    assert not {m for m in modules if m.split(".")[0] in ("aws_cdk", "jsii", "constructs")}
 
 
 def test_metric_names_are_the_documented_ones():
     doc = (ROOT / "docs" / "architecture.md").read_text()
     section = doc.split("## Metrics", 1)[1]
     documented = set(re.findall(r"`([A-Z][A-Za-z0-9]+)`", section))
-    used = set(telemetry.COUNT_METRICS) | set(telemetry.LATENCY_METRICS)
+    used = set(metrics.COUNT_METRICS) | set(metrics.LATENCY_METRICS)
     assert used == documented - {"AWS"}
 
 
 def test_tracer_is_created_lazily():
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]);"
-        "from product_cache import telemetry;"
+        "from cache_constructs.runtime import telemetry;"
         "assert 'aws_xray_sdk' not in sys.modules;"
         "telemetry.get_tracer();"
         "assert 'aws_xray_sdk' in sys.modules;"
         "assert telemetry.get_tracer() is telemetry.get_tracer()"
     )
-    subprocess.run([sys.executable, "-c", code, str(ROOT / "lambda_src")], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code, str(ROOT)], check=True, timeout=60)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from product_cache.representation import render_product
-from runtime_helpers import delete_product, put_product
+from runtime_helpers import delete_product, put_product, rendered
 
 SLOW = "slow-reader"
 
@@ -61,7 +60,7 @@ def test_slow_reader_cannot_refill_over_a_write_through(lambdas, counting_dynamo
     slow = SlowReader(counting_dynamo, reader, "r1").start()
 
     new = put_product(counting_dynamo, "r1", 2, name="new")
-    assert writer.items.write_through("r1", 2, render_product(new)) is True  # acknowledged
+    assert writer.items.write_through("r1", rendered(new)) is True  # acknowledged
 
     assert slow.finish().version == 1  # it started before the write: allowed to see v1
     assert reader.items.l1.get("r1") is None  # ...but v1 was cached nowhere
@@ -102,7 +101,7 @@ def test_delete_then_recreate_with_a_reader_that_saw_not_found(lambdas, counting
 
     slow = SlowReader(counting_dynamo, reader, "r4").start()  # sees "not found"
     recreated = put_product(counting_dynamo, "r4", 4, name="again")
-    assert writer.items.write_through("r4", 4, render_product(recreated)) is True
+    assert writer.items.write_through("r4", rendered(recreated)) is True
     # "not found" under a tombstone is re-read with ConsistentRead, which sees the recreate
     assert slow.finish().version == 4
     assert counting_dynamo.reads[-1].get("ConsistentRead") is True
@@ -126,7 +125,7 @@ def test_delete_then_recreate_with_a_reader_that_saw_the_old_item(lambdas, count
     counting_dynamo.on_get_item = None
     assert fresh().items.read("r5").body is None  # not v3
     recreated = put_product(counting_dynamo, "r5", 4)
-    writer.items.write_through("r5", 4, render_product(recreated))
+    writer.items.write_through("r5", rendered(recreated))
     assert fresh().items.read("r5").version == 4
 
 
@@ -134,8 +133,8 @@ def test_write_through_arriving_after_a_newer_one(lambdas, counting_dynamo):
     _, writer, _, fresh = lambdas
     v2 = put_product(counting_dynamo, "r6", 2, name="two")
     v3 = put_product(counting_dynamo, "r6", 3, name="three")
-    assert writer.items.write_through("r6", 3, render_product(v3)) is True
-    assert writer.items.write_through("r6", 2, render_product(v2)) is False
+    assert writer.items.write_through("r6", rendered(v3)) is True
+    assert writer.items.write_through("r6", rendered(v2)) is False
     got = fresh().items.read("r6")
     assert (got.version, got.x_cache) == (3, "HIT-L2")
 
@@ -143,7 +142,7 @@ def test_write_through_arriving_after_a_newer_one(lambdas, counting_dynamo):
 def test_stream_records_arriving_late_keep_the_newer_value(lambdas, counting_dynamo):
     _, writer, stream, fresh = lambdas
     v5 = put_product(counting_dynamo, "r7", 5)
-    writer.items.write_through("r7", 5, render_product(v5))
+    writer.items.write_through("r7", rendered(v5))
     for stale_through in (1, 2, 3, 4):  # records of v2..v5, late and out of order
         stream.items.invalidate("r7", stale_through)
     got = fresh().items.read("r7")
@@ -162,7 +161,7 @@ def test_refresh_inside_swr_window_cannot_resurrect_an_old_version(
     reader.items.l1.clear()
     slow = SlowReader(counting_dynamo, reader, "r8").start()  # the refreshing lease winner
     v2 = put_product(counting_dynamo, "r8", 2)
-    writer.items.write_through("r8", 2, render_product(v2))
+    writer.items.write_through("r8", rendered(v2))
     assert slow.finish().version == 1
     counting_dynamo.on_get_item = None
     assert make_runtime().items.read("r8").version == 2

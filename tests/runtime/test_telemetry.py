@@ -6,7 +6,8 @@ import contextlib
 import json
 
 import pytest
-from product_cache import telemetry
+
+from cache_constructs.runtime import telemetry
 
 
 def test_flush_publishes_buffered_metrics_as_emf(capsys):

@@ -1,0 +1,49 @@
+"""The runtime's metric names (EMF), namespace and dimension: what the functions publish and
+what CacheDashboard and CacheAlarms read (docs/architecture.md, "Metrics"). Pure Python."""
+
+from __future__ import annotations
+
+SERVICE_NAME = "product-service"
+"""`POWERTOOLS_SERVICE_NAME` of every function (the metric dimension `service`)."""
+DEFAULT_METRICS_NAMESPACE = "CachedProductService"
+SERVICE_DIMENSION = "service"
+"""The EMF dimension Powertools adds to every metric."""
+
+L1_HIT = "L1Hit"
+L1_MISS = "L1Miss"
+L2_HIT = "L2Hit"
+L2_MISS = "L2Miss"
+ORIGIN_READ = "OriginRead"
+DAX_FALLBACK = "DaxFallback"
+L1_LATENCY = "L1Latency"
+L2_LATENCY = "L2Latency"
+ORIGIN_LATENCY = "OriginLatency"
+CACHE_BYPASS = "CacheBypass"
+STALE_SERVED = "StaleServed"
+LEASE_WAIT = "LeaseWait"
+CACHE_WRITE_FAILURE = "CacheWriteFailure"
+INVALIDATIONS = "Invalidations"
+
+COUNT_METRICS: tuple[str, ...] = (
+    L1_HIT,
+    L1_MISS,
+    L2_HIT,
+    L2_MISS,
+    ORIGIN_READ,
+    DAX_FALLBACK,
+    CACHE_BYPASS,
+    STALE_SERVED,
+    LEASE_WAIT,
+    CACHE_WRITE_FAILURE,
+    INVALIDATIONS,
+)
+"""Counts (unit Count), summed per flush."""
+LATENCY_METRICS: tuple[str, ...] = (L1_LATENCY, L2_LATENCY, ORIGIN_LATENCY)
+"""Latencies (unit Milliseconds), one sample per call."""
+DEGRADED_PATH_METRICS: tuple[str, ...] = (
+    CACHE_BYPASS,
+    STALE_SERVED,
+    LEASE_WAIT,
+    CACHE_WRITE_FAILURE,
+)
+"""Counts that say a read or write took a slower or weaker path."""

@@ -1,0 +1,132 @@
+"""Composition root: `build_runtime` wires one CacheRuntime (per Lambda environment).
+
+The owner of a table supplies its `TableCodec` (the product service: its handlers' process
+holder, `cache_constructs.product.handlers.service_runtime`); tests, the local stack and the
+benchmarks call `build_runtime(...)` with their own clients (a real redis-server, moto, a
+fake DAX).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .breaker import CircuitBreaker
+from .codec import TableCodec
+from .config import RuntimeConfig
+from .item_cache import ItemCache
+from .l1_cache import L1Cache
+from .l2_store import L2Store
+from .list_cache import ListCache
+from .origin import Origin
+
+REDIS_FAILURE_THRESHOLD = 3
+REDIS_COOLDOWN_SECONDS = 5.0
+DAX_FAILURE_THRESHOLD = 3
+DAX_COOLDOWN_SECONDS = 10.0
+
+
+class CacheRuntime:
+    """The caches and origin of one process: `items`, `lists`, `origin`, and the clients."""
+
+    def __init__(
+        self,
+        config: RuntimeConfig,
+        *,
+        items: ItemCache,
+        lists: ListCache,
+        origin: Origin,
+        l2: L2Store | None,
+    ) -> None:
+        self.config = config
+        self.items = items
+        self.lists = lists
+        self.origin = origin
+        self.l2 = l2
+
+    def write_client(self) -> Any:
+        """Low-level client for PutItem/DeleteItem/GetItem(consistent): DAX if configured
+        (falling back to DynamoDB when DAX is unreachable), else DynamoDB."""
+        return self.origin.write_client()
+
+    def dynamodb(self) -> Any:
+        """The low-level boto3 DynamoDB client (built on first use)."""
+        return self.origin.dynamodb()
+
+
+def build_runtime(
+    config: RuntimeConfig,
+    *,
+    codec: TableCodec,
+    redis_client: Any = None,
+    dynamodb_client: Any = None,
+    dax_client: Any = None,
+    clock: Callable[[], float] | None = None,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], None] | None = None,
+    lease_wait_seconds: float | None = None,
+) -> CacheRuntime:
+    """Wire a runtime for the table `codec` describes. Clients not given are built from
+    `config` on first use.
+
+    `clock` (epoch seconds) drives TTLs, freshness and the breakers; `rng` the jitter and
+    early refresh; `sleep` the lease wait. All default to the real ones.
+    """
+    now = clock or time.time
+    # Breakers measure intervals: a monotonic clock unless a test injects one.
+    interval_clock = clock or time.monotonic
+    rng = rng or random.Random()
+    l2: L2Store | None = None
+    if redis_client is not None or config.redis is not None:
+        breaker = CircuitBreaker(
+            "l2",
+            failure_threshold=REDIS_FAILURE_THRESHOLD,
+            cooldown_seconds=REDIS_COOLDOWN_SECONDS,
+            clock=interval_clock,
+        )
+        if redis_client is not None:
+            client = redis_client
+            l2 = L2Store(lambda: client, breaker)
+        else:
+            from .redis_clients import create_redis_client
+
+            settings = config.redis
+            assert settings is not None
+            l2 = L2Store(lambda: create_redis_client(settings, region=config.region), breaker)
+    origin = Origin(
+        table_name=config.table_name,
+        region=config.region,
+        codec=codec,
+        dynamodb_client=dynamodb_client,
+        dax_client=dax_client,
+        dax_endpoint=config.dax_endpoint,
+        dax_breaker=CircuitBreaker(
+            "dax",
+            failure_threshold=DAX_FAILURE_THRESHOLD,
+            cooldown_seconds=DAX_COOLDOWN_SECONDS,
+            clock=interval_clock,
+        ),
+        use_dax_for_reads=config.item_policy.uses("dax"),
+    )
+
+    def l1() -> L1Cache:
+        return L1Cache(max_entries=config.l1_max_entries, max_bytes=config.l1_max_bytes, clock=now)
+
+    item_options: dict[str, Any] = {}
+    if sleep is not None:
+        item_options["sleep"] = sleep
+    if lease_wait_seconds is not None:
+        item_options["lease_wait_seconds"] = lease_wait_seconds
+    items = ItemCache(
+        policy=config.item_policy,
+        origin=origin,
+        l1=l1(),
+        l2=l2,
+        clock=now,
+        rng=rng,
+        **item_options,
+    )
+    lists = ListCache(policy=config.list_policy, origin=origin, l1=l1(), l2=l2, clock=now, rng=rng)
+    return CacheRuntime(config, items=items, lists=lists, origin=origin, l2=l2)
