@@ -66,13 +66,14 @@ def build_runtime(
     clock: Callable[[], float] | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], None] | None = None,
-    lease_wait_seconds: float | None = None,
+    lease_wait_max_seconds: float | None = None,
 ) -> CacheRuntime:
     """Wire a runtime for the table `codec` describes. Clients not given are built from
     `config` on first use.
 
     `clock` (epoch seconds) drives TTLs, freshness and the breakers; `rng` the jitter and
-    early refresh; `sleep` the lease wait. All default to the real ones.
+    early refresh; `sleep` the lease wait (bounded by `lease_wait_max_seconds`). All default
+    to the real ones.
     """
     now = clock or time.time
     # Breakers measure intervals: a monotonic clock unless a test injects one.
@@ -114,11 +115,11 @@ def build_runtime(
     def l1() -> L1Cache:
         return L1Cache(max_entries=config.l1_max_entries, max_bytes=config.l1_max_bytes, clock=now)
 
-    item_options: dict[str, Any] = {}
+    lease_options: dict[str, Any] = {}
     if sleep is not None:
-        item_options["sleep"] = sleep
-    if lease_wait_seconds is not None:
-        item_options["lease_wait_seconds"] = lease_wait_seconds
+        lease_options["sleep"] = sleep
+    if lease_wait_max_seconds is not None:
+        lease_options["lease_wait_max_seconds"] = lease_wait_max_seconds
     items = ItemCache(
         policy=config.item_policy,
         origin=origin,
@@ -126,7 +127,15 @@ def build_runtime(
         l2=l2,
         clock=now,
         rng=rng,
-        **item_options,
+        **lease_options,
     )
-    lists = ListCache(policy=config.list_policy, origin=origin, l1=l1(), l2=l2, clock=now, rng=rng)
+    lists = ListCache(
+        policy=config.list_policy,
+        origin=origin,
+        l1=l1(),
+        l2=l2,
+        clock=now,
+        rng=rng,
+        **lease_options,
+    )
     return CacheRuntime(config, items=items, lists=lists, origin=origin, l2=l2)

@@ -40,7 +40,7 @@ def test_miss_then_l2_hit_then_l1_hit(make_runtime, counting_dynamo, redis_url):
 
     raw = redis.Redis.from_url(redis_url).get(item_keys("p1").value)
     stored = envelope.decode(raw)
-    assert (stored.version, stored.etag, stored.body) == (1, first.etag, first.body)
+    assert stored.value == (first.body, first.etag, 1) == first.value
 
 
 def test_l2_value_is_exact_envelope_with_ttl(make_runtime, counting_dynamo, redis_url, clock):
@@ -152,7 +152,7 @@ def test_waiter_serves_stale_when_a_refresh_is_under_way(make_runtime, counting_
     make_runtime().items.read("p10")
     clock.advance(3600 + 5)  # stale, inside SWR
     other = make_runtime()
-    assert other.l2.lease(item_keys("p10"), "someone-else", 5000).acquired
+    assert other.l2.client.set(item_keys("p10").lease, "someone-else", px=5000)
     result = other.items.read("p10")
     assert (result.x_cache, result.version) == ("STALE", 1)
     assert len(counting_dynamo.reads) == 1
@@ -183,7 +183,7 @@ def test_value_filled_between_get_and_lease_releases_the_lease(
 
     def get_then_another_caller_fills(key):
         seen = real_get(key)
-        client.set(keys.value, envelope.encode(4, fresh_until, '"e"', b"{}"), px=60_000)
+        client.set(keys.value, envelope.encode(Rendered(b"{}", '"e"', 4), fresh_until), px=60_000)
         return seen
 
     monkeypatch.setattr(l2, "get", get_then_another_caller_fills)

@@ -59,7 +59,7 @@ def test_cold_key_one_origin_read(make_runtime, counting_dynamo):
         assert tracker.all_waiting.wait(20), f"only {len(tracker.waiting)} readers waited"
 
     counting_dynamo.on_get_item = hold_origin
-    runtimes = [make_runtime(sleep=tracker, lease_wait_seconds=20.0) for _ in range(READERS)]
+    runtimes = [make_runtime(sleep=tracker, lease_wait_max_seconds=20.0) for _ in range(READERS)]
     results = run_concurrently(runtimes, "hot")
 
     assert len(counting_dynamo.reads) == 1
@@ -181,7 +181,7 @@ def test_waiter_reads_origin_itself_when_the_lease_holder_never_fills(
     # a lease left by a crashed filler
     redis.Redis.from_url(redis_url).set("pc:{p:orphan}:l", "dead", px=60_000)
     slept = []
-    runtime = make_runtime(sleep=slept.append, lease_wait_seconds=0.25)
+    runtime = make_runtime(sleep=slept.append, lease_wait_max_seconds=0.25)
     result = runtime.items.read("orphan")
     assert (result.x_cache, result.version) == ("MISS", 1)
     assert 0.249 <= sum(slept) <= 0.251  # the wait is bounded
