@@ -11,36 +11,13 @@ import sys
 
 import pytest
 from botocore.exceptions import ClientError
-from runtime_helpers import TABLE, put_product
+from runtime_helpers import TABLE, FakeDax, put_product
 
 from cache_constructs.product.domain.codec import PRODUCT_CODEC
 from cache_constructs.product.domain.representation import item_from_product, product_key
 from cache_constructs.runtime import telemetry
 from cache_constructs.runtime.breaker import OPEN
 from cache_constructs.runtime.origin import Fence, Origin
-
-
-class FakeDax:
-    """Answers get_item from `items` (a stale item cache) or raises `fail_with`."""
-
-    def __init__(self, backing=None) -> None:
-        self.items: dict[str, dict] = {}
-        self.fail_with: Exception | None = None
-        self.backing = backing
-        self.calls: list[tuple[str, dict]] = []
-
-    def get_item(self, **kwargs):
-        self.calls.append(("get_item", kwargs))
-        if self.fail_with is not None:
-            raise self.fail_with
-        key = kwargs["Key"]["PK"]["S"]
-        return {"Item": self.items[key]} if key in self.items else {}
-
-    def put_item(self, **kwargs):
-        self.calls.append(("put_item", kwargs))
-        if self.fail_with is not None:
-            raise self.fail_with
-        return self.backing.put_item(**kwargs)
 
 
 def conditional_failure():
