@@ -1,6 +1,9 @@
 """The origin: DynamoDB, with DAX in front of item reads when configured.
 
-boto3 and amazondax are imported on first use (the miss path), never on the L2-hit path.
+An answer that may be stale (DAX, an eventually consistent read) is served only when the
+item's L2 fence vouches for its version (`Fence`); everything else is a strongly consistent
+DynamoDB read. boto3 and amazondax are imported on first use (the miss path), never on the
+L2-hit path.
 DAX failures fall back to DynamoDB (counted as `DaxFallback`) behind a breaker, so a dead
 DAX cluster costs one timeout per cooldown, not one per request. Lists query the GSI on
 DynamoDB directly: DAX's query cache is not invalidated by writes.

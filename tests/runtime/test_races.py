@@ -131,7 +131,8 @@ def test_delete_then_recreate_with_a_reader_that_saw_not_found(lambdas, counting
     slow = SlowReader(counting_dynamo, reader, "r4").start()  # sees "not found"
     recreated = put_product(counting_dynamo, "r4", 4, name="again")
     assert writer.items.write_through("r4", rendered(recreated)) is True
-    # "not found" under a tombstone is re-read with ConsistentRead, which sees the recreate
+    # a "not found" from an eventually consistent read is never trusted: the consistent
+    # re-read sees the recreate
     assert slow.finish().version == 4
     assert counting_dynamo.reads[-1].get("ConsistentRead") is True
 
