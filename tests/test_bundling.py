@@ -15,12 +15,14 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
 import package_index
 import pytest
+from aws_cdk import assertions
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 
@@ -430,3 +432,69 @@ def test_wheelhouse_values_that_are_no_directory_are_refused(
     dependencies = LambdaDependencies(_requirements(tmp_path, "a==1\n"))
     with pytest.raises(BundlingError, match=f"{bundling.WHEELHOUSE_ENV}=.* is not a directory"):
         dependencies.install_into(tmp_path / "out")
+
+
+def test_unit_tests_skip_bundling_with_the_bundling_stacks_context(
+    pip_env: Path,
+    pip_calls: list[list[str]],
+    dists: dict[str, Path],
+    function_dir: Path,
+    tmp_path: Path,
+) -> None:
+    requirements = _requirements(tmp_path, "lambda-pure==1.0\n")
+
+    def function_code_of(context: dict[str, object], **props: Path) -> object:
+        app = cdk.App(outdir=str(tmp_path / f"out{len(context)}"), context=context)
+        stack = cdk.Stack(app, "Fn")
+        lambda_.Function(
+            stack,
+            "Fn",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler="app.handler",
+            code=python_code(function_dir, requirements=requirements, **props),
+        )
+        template = assertions.Template.from_stack(stack)
+        template.resource_count_is("AWS::Lambda::Function", 1)
+        (function,) = template.find_resources("AWS::Lambda::Function").values()
+        return function["Properties"]["Code"]
+
+    # No wheel directory and the index refuses: bundling would fail, so it must not run.
+    skipped = function_code_of({"aws:cdk:bundling-stacks": []})
+    assert pip_calls == []
+
+    # The template of the skipped synth names the very asset a bundled synth builds.
+    bundled = function_code_of({}, wheelhouse=_wheel_dir(tmp_path, dists["lambda-pure"]))
+    assert len(pip_calls) == 1
+    assert skipped == bundled
+
+
+def test_cdk_context_json_skips_bundling_for_a_whole_test_run(
+    pip_env: Path, function_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "assertions.py"
+    script.write_text(
+        "import sys\n"
+        "import aws_cdk as cdk\n"
+        "from aws_cdk import assertions, aws_lambda as lambda_\n"
+        "from cache_constructs.bundling import python_code\n"
+        "stack = cdk.Stack(cdk.App(), 'Fn')\n"
+        "code = python_code(sys.argv[1], requirements=sys.argv[2])\n"
+        "lambda_.Function(stack, 'Fn', runtime=lambda_.Runtime.PYTHON_3_14,\n"
+        "                 handler='app.handler', code=code)\n"
+        "assertions.Template.from_stack(stack).resource_count_is('AWS::Lambda::Function', 1)\n"
+    )
+    env = {**os.environ, "CDK_CONTEXT_JSON": '{"aws:cdk:bundling-stacks": []}'}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+
+    result = subprocess.run(
+        [sys.executable, str(script), str(function_dir), str(_requirements(tmp_path))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not pip_env.exists(), "nothing was bundled, so nothing was cached"
