@@ -25,6 +25,7 @@ SNAPSHOT_OFFERS = (
 )
 """The services the model prices; the snapshot has one offer file for each."""
 
+SNAPSHOT_ORIGIN = "the shipped price snapshot"
 OFFER_FILE_URL = (
     "https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/{offer}/current/{region}/index.json"
 )
@@ -343,5 +344,5 @@ def snapshot_offers() -> Iterable[Offer]:
                 path,
                 keep=_wanted,
                 field_name="price snapshot",
-                origin=f"the shipped price snapshot ({offer_code}.json)",
+                origin=f"{SNAPSHOT_ORIGIN} ({offer_code}.json)",
             )

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from cache_constructs.cost.model import CACHE_LAYERS, LINE_OWNERS, Analysis, LayerResult
-from cache_constructs.cost.prices import PriceBook
+from cache_constructs.cost.prices import SNAPSHOT_ORIGIN, PriceBook
 from cache_constructs.cost.template import NodeCacheConfig, ServerlessCacheConfig, StackConfig
 from cache_constructs.cost.traffic import Traffic
 
@@ -79,15 +79,11 @@ def text_report(stack: StackConfig, traffic: Traffic, prices: PriceBook, analysi
         "Recommendations:",
     ]
     lines += [f"- {recommendation(stack, traffic, result)}" for result in analysis.layers]
-    unconfirmed = [
-        used
-        for used in prices.used.values()
-        if (used.rate.confirmation or "offer file") != "aws" and used.rate.confirmation is not None
-    ]
+    unconfirmed = [u for u in prices.used.values() if u.rate.confirmation not in (None, "aws")]
     if unconfirmed:
         lines += [
             "",
-            "Prices not confirmed on an AWS page (docs/cost.md; pass --prices to replace):",
+            "Figures not confirmed on an AWS page (docs/cost.md; --prices replaces them):",
         ]
         lines += [
             f"- {used.key.label}: {used.rate.usd:.10g} USD per {used.rate.unit} "
@@ -98,13 +94,21 @@ def text_report(stack: StackConfig, traffic: Traffic, prices: PriceBook, analysi
 
 
 def _prices_line(prices: PriceBook) -> str:
-    origins = sorted(
-        {
-            f"{used.offer.origin}, published {used.offer.publication_date[:10]}"
-            for used in prices.used.values()
-        }
-    )
-    return f"Prices ({prices.region}): " + "; ".join(origins)
+    snapshot: dict[str, set[str]] = {}
+    files = set()
+    for used in prices.used.values():
+        offer = used.offer
+        if offer.origin.startswith(SNAPSHOT_ORIGIN):
+            snapshot.setdefault(offer.publication_date[:10], set()).add(offer.offer_code)
+        else:
+            files.add(
+                f"{offer.origin} ({offer.offer_code}, published {offer.publication_date[:10]})"
+            )
+    parts = [
+        f"shipped snapshot of {date} ({', '.join(sorted(codes))})"
+        for date, codes in sorted(snapshot.items())
+    ] + sorted(files)
+    return f"Prices ({prices.region}): " + "; ".join(parts)
 
 
 def _traffic_line(traffic: Traffic) -> str:
@@ -138,6 +142,22 @@ def _table(stack: StackConfig, analysis: Analysis) -> str:
             )
         )
     configured = analysis.configured
+    invalidator = configured.lines.get("invalidator_requests", 0.0) + configured.lines.get(
+        "invalidator_duration", 0.0
+    )
+    if "invalidator_requests" in configured.lines:
+        at = next(i for i, row in enumerate(rows) if row[0] == layer_name(stack, "l2")) + 1
+        rows.insert(
+            at,
+            (
+                "  of which stream invalidator",
+                money(invalidator),
+                f"{configured.flows.get('invalidator_invocations', 0.0):,.0f} invocations",
+                "",
+                "",
+                "",
+            ),
+        )
     for owner, name, flow, what in BASE_ROWS:
         rows.append(
             (
@@ -170,10 +190,15 @@ def recommendation(stack: StackConfig, traffic: Traffic, result: LayerResult) ->
             "hits that skip L2 commands and their Lambda time): keep it on."
         )
     condition = _condition(stack, traffic, result.layer)
-    if result.break_even is None:
+    if result.requests_absorbed == 0:
         sentence = (
-            f"{name} does not pay at any volume {condition}: each extra million requests "
-            f"changes its net by {money(result.per_million)}, and its fixed "
+            f"{name} absorbs no requests {condition}: its {money(result.monthly_cost)} a month "
+            "buys latency, not savings"
+        )
+    elif result.break_even is None:
+        sentence = (
+            f"{name} does not pay at any volume {condition}: each extra million requests a month "
+            f"changes its net by ${result.per_million:,.4f}, so its fixed "
             f"{money(result.monthly_cost)} a month is never won back"
         )
     elif result.break_even == 0:
@@ -191,13 +216,13 @@ def recommendation(stack: StackConfig, traffic: Traffic, result: LayerResult) ->
     if result.alone_without is not None:
         other = layer_name(stack, result.alone_without)
         alone = (
-            "it would never pay either"
+            "it would not pay at any volume either"
             if result.alone_break_even is None
-            else f"it would pay above {count(result.alone_break_even)}"
+            else f"it would pay above {count(result.alone_break_even)} requests a month"
         )
         sentence += (
-            f". With {other} in the stack it serves what {other} would (they are substitutes); "
-            f"without {other}, {alone}"
+            f". In this stack {other} would serve its hits if it went (both hold what L1 "
+            f"misses); without {other}, {alone}"
         )
     return sentence + "."
 
