@@ -115,7 +115,7 @@ def _bench(args: argparse.Namespace) -> BenchFigures:
 
 def _traffic(args: argparse.Namespace, bench: BenchFigures) -> Traffic:
     where = (
-        f"bench {bench.path} ({bench.mode} run of {bench.date[:10]})"
+        f"{bench.path}, {bench.mode} run of {bench.date[:10]}"
         if bench.path != "built in"
         else f"built-in bench figures of {bench.date[:10]}"
     )

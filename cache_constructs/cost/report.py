@@ -198,8 +198,8 @@ def recommendation(stack: StackConfig, traffic: Traffic, result: LayerResult) ->
     elif result.break_even is None:
         sentence = (
             f"{name} does not pay at any volume {condition}: each extra million requests a month "
-            f"changes its net by ${result.per_million:,.4f}, so its fixed "
-            f"{money(result.monthly_cost)} a month is never won back"
+            f"changes its net by ${result.per_million:,.4f} (it costs more per request than it "
+            f"saves); at {now} it costs {money(result.monthly_cost)} a month"
         )
     elif result.break_even == 0:
         sentence = f"{name} pays from the first request {condition}"
