@@ -77,13 +77,8 @@ def _estimate(args: argparse.Namespace) -> int:
         write_plot(args.plot, stack, traffic, prices, _plot_title(stack, traffic, prices))
         print(f"Plot written: {args.plot}", file=sys.stderr)
     if args.json:
-        print(
-            json.dumps(
-                report.json_report(stack, traffic, prices, analysis),
-                indent=2,
-                default=_json_default,
-            )
-        )
+        data = report.json_report(stack, traffic, prices, analysis)
+        print(json.dumps(data, indent=2, allow_nan=False))
     else:
         print(report.text_report(stack, traffic, prices, analysis))
     return 0
@@ -159,12 +154,6 @@ def _plot_title(stack: StackConfig, traffic: Traffic, prices: PriceBook) -> str:
         f"{traffic.item_kb:g} KB items, {traffic.reads_per_write:g} reads per write, "
         f"{traffic.list_share:.0%} list reads; hit ratios {hits}"
     )
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, float) and math.isinf(value):
-        return None
-    return str(value)
 
 
 # --- arguments ------------------------------------------------------------------------------------

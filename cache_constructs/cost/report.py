@@ -250,81 +250,98 @@ def _condition(stack: StackConfig, traffic: Traffic, layer: str) -> str:
 def json_report(
     stack: StackConfig, traffic: Traffic, prices: PriceBook, analysis: Analysis
 ) -> dict[str, Any]:
-    """Everything the text report says, as data."""
-    return {
-        "configuration": {
-            "template": stack.source,
-            "summary": stack.describe(),
-            "cache_layers": sorted(stack.cache_layers, key=CACHE_LAYERS.index),
-        },
-        "prices": {
-            "region": prices.region,
-            "figures": [
-                {
-                    "price": used.key.label,
-                    "usd_per_unit": used.rate.usd,
-                    "unit": used.rate.unit,
-                    "bands": [
-                        {"from": t.begin, "to": None if math.isinf(t.end) else t.end, "usd": t.usd}
-                        for t in used.rate.tiers
-                    ],
-                    "confirmation": used.rate.confirmation or "offer file",
-                    "source": used.offer.sources.get(used.rate.source or "", used.offer.origin),
-                    "published": used.offer.publication_date,
-                }
-                for used in sorted(prices.used.values(), key=lambda u: u.key.label)
-            ],
-        },
-        "traffic": {
-            "requests_per_month": traffic.requests,
-            "reads_per_write": traffic.reads_per_write,
-            "item_kb": traffic.item_kb,
-            "list_share": traffic.list_share,
-            "page_items": traffic.page_items,
-            "consistent_read_share": traffic.consistent_read_share,
-            "cached_items": traffic.cached_items,
-            "handler_ms": traffic.handler_ms,
-            "l2_ms": traffic.l2_ms,
-            "origin_ms": traffic.origin_ms,
-            "hit_ratios": {
-                layer: {
-                    "value": traffic.hits.of(layer),
-                    "source": traffic.hits.sources.get(layer, "given"),
-                }
-                for layer in CACHE_LAYERS
+    """Everything the text report says, as data (infinities, e.g. no writes, become null)."""
+    return _finite(
+        {
+            "configuration": {
+                "template": stack.source,
+                "summary": stack.describe(),
+                "cache_layers": sorted(stack.cache_layers, key=CACHE_LAYERS.index),
             },
-        },
-        "layers": [
-            {
-                "layer": result.layer,
-                "name": layer_name(stack, result.layer),
-                "monthly_cost": result.monthly_cost,
-                "requests_absorbed": result.requests_absorbed,
-                "savings": result.savings,
-                "net": result.net,
-                "break_even_requests_per_month": result.break_even,
-                "net_per_extra_million_requests": result.per_million,
-                "break_even_without_substitute": result.alone_break_even,
-                "substitute": result.alone_without,
-                "recommendation": recommendation(stack, traffic, result),
-            }
-            for result in analysis.layers
-        ],
-        "bill": {
-            "lines": analysis.configured.lines,
-            "owners": {name: LINE_OWNERS[name] for name in analysis.configured.lines},
-            "flows": analysis.configured.flows,
-            "total": analysis.configured.total,
-        },
-        "no_cache_total": analysis.no_cache.total,
-        "net_monthly_savings": analysis.no_cache.total - analysis.configured.total,
-        "combinations": [
-            {
-                "layers": sorted(combo.layers, key=CACHE_LAYERS.index),
-                "total": combo.total,
-                "net_vs_no_cache": combo.net,
-                "break_even_requests_per_month": combo.break_even,
-            }
-            for combo in analysis.combinations
-        ],
-    }
+            "prices": {
+                "region": prices.region,
+                "figures": [
+                    {
+                        "price": used.key.label,
+                        "usd_per_unit": used.rate.usd,
+                        "unit": used.rate.unit,
+                        "bands": [
+                            {
+                                "from": t.begin,
+                                "to": None if math.isinf(t.end) else t.end,
+                                "usd": t.usd,
+                            }
+                            for t in used.rate.tiers
+                        ],
+                        "confirmation": used.rate.confirmation or "offer file",
+                        "source": used.offer.sources.get(used.rate.source or "", used.offer.origin),
+                        "published": used.offer.publication_date,
+                    }
+                    for used in sorted(prices.used.values(), key=lambda u: u.key.label)
+                ],
+            },
+            "traffic": {
+                "requests_per_month": traffic.requests,
+                "reads_per_write": traffic.reads_per_write,
+                "item_kb": traffic.item_kb,
+                "list_share": traffic.list_share,
+                "page_items": traffic.page_items,
+                "consistent_read_share": traffic.consistent_read_share,
+                "cached_items": traffic.cached_items,
+                "handler_ms": traffic.handler_ms,
+                "l2_ms": traffic.l2_ms,
+                "origin_ms": traffic.origin_ms,
+                "hit_ratios": {
+                    layer: {
+                        "value": traffic.hits.of(layer),
+                        "source": traffic.hits.sources.get(layer, "given"),
+                    }
+                    for layer in CACHE_LAYERS
+                },
+            },
+            "layers": [
+                {
+                    "layer": result.layer,
+                    "name": layer_name(stack, result.layer),
+                    "monthly_cost": result.monthly_cost,
+                    "requests_absorbed": result.requests_absorbed,
+                    "savings": result.savings,
+                    "net": result.net,
+                    "break_even_requests_per_month": result.break_even,
+                    "net_per_extra_million_requests": result.per_million,
+                    "break_even_without_substitute": result.alone_break_even,
+                    "substitute": result.alone_without,
+                    "recommendation": recommendation(stack, traffic, result),
+                }
+                for result in analysis.layers
+            ],
+            "bill": {
+                "lines": analysis.configured.lines,
+                "owners": {name: LINE_OWNERS[name] for name in analysis.configured.lines},
+                "flows": analysis.configured.flows,
+                "total": analysis.configured.total,
+            },
+            "no_cache_total": analysis.no_cache.total,
+            "net_monthly_savings": analysis.no_cache.total - analysis.configured.total,
+            "combinations": [
+                {
+                    "layers": sorted(combo.layers, key=CACHE_LAYERS.index),
+                    "total": combo.total,
+                    "net_vs_no_cache": combo.net,
+                    "break_even_requests_per_month": combo.break_even,
+                }
+                for combo in analysis.combinations
+            ],
+        }
+    )
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every infinite or NaN float replaced by None, so the JSON stays valid."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ class Traffic:
 
     def at(self, requests: float) -> Traffic:
         """The same profile at another monthly volume."""
-        return Traffic(**{**self.__dict__, "requests": requests})
+        return replace(self, requests=requests)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,14 @@ def test_prod_estimate_prices_the_replication_group_and_three_dax_nodes(cli, tem
     assert confirmations["API Gateway REST request"] == "aws"
 
 
+def test_json_stays_valid_without_writes(cli, templates) -> None:
+    run = cli("estimate", "--template", templates["dev"], "--json", "--read-write-ratio", "1:0")
+    assert run.status == 0, run.err
+    report = json.loads(run.out)  # no Infinity in the output
+    assert report["traffic"]["reads_per_write"] is None
+    assert report["bill"]["flows"]["writes"] == 0
+
+
 def test_json_matches_the_text_figures(cli, templates) -> None:
     args = ("estimate", "--template", templates["dev"], "--requests", "50000000", "--item-kb", "2")
     report = json.loads(cli(*args, "--json").out)
@@ -202,6 +210,7 @@ def test_plot_without_matplotlib_exits_2_saying_how_to_install_it(
         (["--prices", "/nonexistent/index.json"], "--prices"),
         (["--bench", str(FIXTURES / "malformed_truncated.json")], "--bench"),
         (["--bench", "/nonexistent/latest.json"], "--bench"),
+        (["--plot", "/nonexistent/folder/savings.png"], "--plot"),
     ],
 )
 def test_every_bad_input_exits_2_naming_the_flag_or_field(
