@@ -198,6 +198,7 @@ class _Month:
         self.read_units += eventual * 0.5 * _units(kb, 4) + consistent * _units(kb, 4)
         self.flow("origin_reads", origin + consistent)
         self.flow("dynamodb_item_reads", eventual + consistent)
+        self.flow("dynamodb_requests", eventual + consistent)
         self.wait(self.stack.read_function, (origin + consistent) * t.origin_ms)
 
     def lists(self, reads: float) -> None:
@@ -219,6 +220,7 @@ class _Month:
         self.read_units += origin * 0.5 * _units(page_kb, 4)
         self.flow("origin_reads", origin)
         self.flow("dynamodb_queries", origin)
+        self.flow("dynamodb_requests", origin)
         self.wait(self.stack.list_function, origin * t.origin_ms)
 
     def writes(self, writes: float) -> None:
@@ -229,6 +231,7 @@ class _Month:
         self.read_units += writes * _units(kb, 4)
         self.write_units += writes * 2 * _units(kb, 1)
         self.flow("dynamodb_write_reads", writes)
+        self.flow("dynamodb_requests", 2 * writes)  # the read of the current item, the put
         if "l2" not in self.on:
             return
         # Write-through of the new version and the list generation bump.

@@ -12,7 +12,7 @@ from cache_constructs.cost.traffic import Traffic
 
 BASE_ROWS = (
     ("lambda", "Lambda (read, list, write)", "lambda_invocations", "invocations"),
-    ("dynamodb", "DynamoDB", "origin_reads", "reads reaching it"),
+    ("dynamodb", "DynamoDB", "dynamodb_requests", "requests"),
     ("api requests", "API Gateway requests", "requests", "every request"),
 )
 

@@ -140,6 +140,20 @@ def test_valkey_serverless_minimum_storage_and_ecpus(book: PriceBook) -> None:
     assert result.break_even == pytest.approx(45_625_000, rel=1e-6)
 
 
+def test_ecpus_and_write_units_scale_with_item_size(book: PriceBook) -> None:
+    s = stack(valkey=ServerlessCacheConfig("valkey", None))
+    month = bill(s, traffic(l2=1.0, item_kb=3.2), book, {"l2"})
+    # Every read a 3.2 KB GET hit: 3.2 ECPUs each (1 per KB transferred), 3,200,000 in all.
+    assert month.flows["ecpu"] == pytest.approx(3_200_000)
+    writes = bill(
+        s, traffic(l2=1.0, item_kb=2.5, requests=2_000_000, reads_per_write=1.0), book, ()
+    )
+    # A 2.5 KB write is ceil(2.5 / 1) = 3 write units, on the table and the GSI: 1,000,000 x 6
+    # = 6,000,000 units x $1.25/M = $7.50.
+    assert writes.flows["write_units"] == pytest.approx(6_000_000)
+    assert writes.lines["dynamodb_writes"] == pytest.approx(7.50)
+
+
 def test_valkey_storage_above_the_minimum(book: PriceBook) -> None:
     s = stack(valkey=ServerlessCacheConfig("valkey", None))
     month = bill(s, traffic(l2=0.8, cached_items=1_048_576, item_kb=0.9), book, {"l2"})
