@@ -198,7 +198,8 @@ export class CacheClient {
     /** @type {Map<string, number>} refetches a push caused that came back older, per key */
     this.pushRetries = new Map();
     this.pushUp = false;
-    this.tabId = `${this.now().toString(36)}-${Math.floor(this.random() * 1e9).toString(36)}`;
+    // Not from `random`: tests pin it, and two tabs must never share an id.
+    this.tabId = g.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
 
     const Channel = options.BroadcastChannel === undefined ? g.BroadcastChannel : options.BroadcastChannel;
     /** @type {BroadcastChannel | null} */
@@ -274,22 +275,23 @@ export class CacheClient {
       this.watchers.set(key, listeners);
       void this.subscribeTags(key, +1);
     }
-    // The first value reaches the listener once, whether get() or a notification brings it.
-    /** @type {Snapshot | null} */
-    let last = null;
+    // get()'s answer goes to the listener only if no notification got there first (the same
+    // snapshot, or a newer one, already did).
+    let delivered = false;
     /** @param {Snapshot} snapshot */
     const deliver = (snapshot) => {
-      if (snapshot === last) return;
-      last = snapshot;
+      delivered = true;
       listener(snapshot);
     };
     listeners.add(deliver);
     void this.get(path)
       .then((snapshot) => {
-        deliver(snapshot);
+        if (!delivered) deliver(snapshot);
         if (this.watchers.has(key) && !this.pollTimers.has(key)) this.schedulePoll(key);
       })
-      .catch((error) => deliver({ ...emptySnapshot(key), error }));
+      .catch((error) => {
+        if (!delivered) deliver({ ...emptySnapshot(key), error });
+      });
     return () => {
       listeners?.delete(deliver);
       if (listeners?.size === 0) {
@@ -493,7 +495,7 @@ export class CacheClient {
       if (!applied && reason === 'push') this.retryPush(key);
       // The body is the one this tab already had (from `found.source`), now confirmed.
       const snapshot = { ...snapshotOf(applied ?? held, found?.source ?? 'memory', !applied), revalidated: true };
-      this.notify(key, snapshot);
+      if (applied) this.notify(key, snapshot); // else nothing changed: the fence still stands
       return snapshot;
     }
     if (response.status === 404 || response.status === 410) {
@@ -694,6 +696,7 @@ export class CacheClient {
   async adopt(shared) {
     const held = this.memory.peek(shared.key);
     if (held && isOlder(shared, held, shared.requestedAt)) return null;
+    if (held && held.etag === shared.etag && !held.invalid) return null; // nothing new
     const fence = this.fences.get(shared.key);
     if (fence !== undefined && shared.version !== null && shared.version < fence) return null;
     this.fences.delete(shared.key);
