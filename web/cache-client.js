@@ -137,6 +137,7 @@ export class HttpError extends Error {
  *   tagsFor?: (key: string) => string[],
  *   versionOf?: (data: unknown) => number | null,
  *   events?: {url: string, authorization?: Record<string, string>, namespace?: string} | null,
+ *   onPushStatus?: (status: {up: boolean, reconnected: boolean}) => void,
  * }} CacheClientOptions
  */
 
@@ -207,6 +208,7 @@ export class CacheClient {
     if (this.broadcast) this.broadcast.onmessage = (event) => void this.onBroadcast(event.data);
 
     this.events = options.events ?? null;
+    this.onPushStatusChange = options.onPushStatus ?? (() => {});
     /** @type {PushChannel | null} */
     this.push = null;
     const WebSocketClass = options.WebSocket ?? g.WebSocket;
@@ -794,6 +796,7 @@ export class CacheClient {
   /** @param {{up: boolean, reconnected: boolean}} status */
   onPushStatus(status) {
     this.pushUp = status.up;
+    this.onPushStatusChange(status);
     if (!status.up) {
       for (const key of this.watchers.keys()) this.schedulePoll(key);
       return;
