@@ -196,8 +196,8 @@ export class CacheClient {
     this.distrustBefore = 0;
     /** @type {Record<string, number>} when focus / online last revalidated */
     this.lastRevalidation = { focus: Number.NEGATIVE_INFINITY, online: Number.NEGATIVE_INFINITY };
-    /** @type {Map<string, number>} refetches a push caused that came back older, per key */
-    this.pushRetries = new Map();
+    /** @type {Map<string, number>} refetches that came back older than announced, per key */
+    this.laggingRetries = new Map();
     this.pushUp = false;
     // Not from `random`: tests pin it, and two tabs must never share an id.
     this.tabId = g.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
@@ -357,8 +357,12 @@ export class CacheClient {
       this.notify(key, snapshot);
       return { ok: true, status: response.status, snapshot };
     }
-    // Roll back, then learn what the server holds now (bypassing caches on the way).
+    // Roll back, then learn what the server holds now (bypassing caches on the way). A 412
+    // proves the server has moved past our version: a cache that still answers it is lagging.
     this.memory.set(previous);
+    if (response?.status === 412 && previous.version !== null) {
+      this.fences.set(key, Math.max(previous.version + 1, this.fences.get(key) ?? 0));
+    }
     this.notify(key, { ...snapshotOf(previous, current.source, true), rolledBack: true });
     let snapshot;
     try {
@@ -494,7 +498,7 @@ export class CacheClient {
         invalid: false,
       };
       const applied = await this.apply(renewed, requestedAt);
-      if (!applied && reason === 'push') this.retryPush(key);
+      if (!applied && reason !== 'network') this.retryLagging(key, reason);
       // The body is the one this tab already had (from `found.source`), now confirmed.
       const snapshot = { ...snapshotOf(applied ?? held, found?.source ?? 'memory', !applied), revalidated: true };
       if (applied) this.notify(key, snapshot); // else nothing changed: the fence still stands
@@ -519,10 +523,10 @@ export class CacheClient {
     if (!applied) {
       // Older than what we hold or than a push announced: keep ours, try again later.
       const current = this.memory.peek(key);
-      if (reason === 'push') this.retryPush(key);
+      if (reason !== 'network') this.retryLagging(key, reason);
       return current ? snapshotOf(current, 'memory', true) : emptySnapshot(key);
     }
-    this.pushRetries.delete(key);
+    this.laggingRetries.delete(key);
     const snapshot = snapshotOf(applied, source, false);
     this.notify(key, snapshot);
     return snapshot;
@@ -551,19 +555,20 @@ export class CacheClient {
   }
 
   /**
-   * A push announced a version the API did not serve yet (a server-side cache lagging):
-   * ask again with backoff, a bounded number of times, then leave it to polling and SWR.
+   * A push (or a 412) announced a version the API did not serve yet (a server-side cache
+   * lagging): ask again with backoff, a bounded number of times, then leave it to SWR.
    * @param {string} key
+   * @param {'push' | 'rollback'} reason
    */
-  retryPush(key) {
-    const attempt = this.pushRetries.get(key) ?? 0;
+  retryLagging(key, reason) {
+    const attempt = this.laggingRetries.get(key) ?? 0;
     if (attempt >= this.retry.retries) {
-      this.pushRetries.delete(key);
+      this.laggingRetries.delete(key);
       this.fences.delete(key);
       return;
     }
-    this.pushRetries.set(key, attempt + 1);
-    this.schedule(key, this.retryDelay(attempt), 'push');
+    this.laggingRetries.set(key, attempt + 1);
+    this.schedule(key, this.retryDelay(attempt), reason);
   }
 
   /** @param {number} attempt */
@@ -837,7 +842,7 @@ export class CacheClient {
     this.schedule(key, Math.max(this.minPollIntervalMs, dueIn), 'network');
   }
 
-  /** @param {string} key @param {number} delayMs @param {'network' | 'push'} reason */
+  /** @param {string} key @param {number} delayMs @param {'network' | 'push' | 'rollback'} reason */
   schedule(key, delayMs, reason) {
     this.stopPolling(key);
     this.pollTimers.set(

@@ -100,3 +100,23 @@ test('without an ETag there is nothing to make the write conditional on', async 
   t.after(() => client.close());
   await assert.rejects(client.mutate('/products/p1', (p) => p), { status: 428 });
 });
+
+test('after a 412, a server cache still answering the old ETag is asked again until it moves', async (t) => {
+  const { clock, api, client } = setup();
+  t.after(() => client.close());
+  const seen = recorder();
+  client.watch('/products/p1', seen.listener);
+  const loaded = await seen.next();
+  api.write({ ...api.products.get('p1'), price: 15 });
+  // A lagging server-side cache: the refetch after the 412 still gets a 304 for version 1.
+  api.script.push(undefined, () => new Response(null, { status: 304, headers: { ETag: loaded.etag } }));
+  const result = await client.mutate('/products/p1', (p) => ({ ...p, price: 20 }), {
+    body: withoutServerFields,
+  });
+  assert.equal(result.status, 412);
+  assert.equal((await client.get('/products/p1')).version, 1);
+  const current = seen.next();
+  await clock.advance(500); // the retry's backoff: random 0.5 * 1 s
+  assert.equal((await current).version, 2);
+  assert.equal(seen.seen.at(-1).data.price, 15);
+});
