@@ -151,10 +151,16 @@ function renderDetail(snapshot) {
   if (document.activeElement !== input) input.value = String(product.price);
 }
 
-/** @param {HTMLElement} container */
-function markRevalidated(container) {
+/** The stored copy on screen was just confirmed by the server (a 304): say so, keep the rest. */
+function markRevalidated(/** @type {HTMLElement} */ container) {
   for (const element of container.querySelectorAll('.product')) {
-    if (element instanceof HTMLElement) element.dataset.revalidated = '304';
+    if (!(element instanceof HTMLElement)) continue;
+    element.dataset.revalidated = '304';
+    delete element.dataset.stale;
+  }
+  if (container.id === 'products') {
+    const meta = $('list-meta');
+    meta.textContent = meta.textContent.replace(' (stale, revalidating)', '') + ', confirmed by the server (304)';
   }
 }
 

@@ -31,6 +31,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from e2e.stack_process import StackProcess
 from local_stack import events_protocol
+from local_stack.seed import CATEGORIES
 from local_stack.web_assets import build_web_assets
 from local_stack.web_server import WebServer
 
@@ -216,7 +217,10 @@ def own_page_server(stack: StackProcess, *, push: bool) -> Iterator[WebServer]:
     """A storefront origin of the test's own against the stack's API (so it can go away)."""
     events_url = stack.info["events_url"] if push else None
     server = WebServer(
-        build_web_assets(ROOT / "web"), api_url=stack.info["api_url"], events_url=events_url
+        build_web_assets(ROOT / "web"),
+        api_url=stack.info["api_url"],
+        events_url=events_url,
+        categories=CATEGORIES,
     )
     server.start()
     try:
