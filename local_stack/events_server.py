@@ -152,6 +152,9 @@ class EventsServer:
             compression=None,
             # The protocol's own `ka` messages keep the link alive; no WebSocket pings.
             ping_interval=None,
+            # stop() closes every connection: a peer that does not answer the close must not
+            # hold the stack's 5-second shutdown.
+            close_timeout=0.5,
         )
         self._http_server = _PublishHttpServer(self, (self.host, http_port))
         for name, target in (

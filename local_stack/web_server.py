@@ -68,11 +68,11 @@ class WebServer(ThreadingHTTPServer):
         port: int = 0,
         cache_version: str = "1",
     ) -> None:
-        super().__init__((host, port), _WebHandler)
-        self.host = host
         self.api = urlsplit(api_url)
         if self.api.scheme != "http" or not self.api.hostname:
             raise ValueError(f"api_url must be an http:// URL; got {api_url!r}")
+        super().__init__((host, port), _WebHandler)
+        self.host = host
         self.events_url = events_url
         objects = {obj.name: obj for obj in assets.objects()}
         objects[""] = objects[HTML]

@@ -186,10 +186,12 @@ export class CacheClient {
     });
     /** @type {Map<string, Promise<Snapshot>>} in-flight revalidations, one per key */
     this.inflight = new Map();
-    /** @type {Map<string, number>} key -> the lowest version a push says exists */
+    /** @type {Map<string, number>} key -> the lowest version a push (or a 412) says exists */
     this.fences = new Map();
     /** @type {Map<string, Set<(snapshot: Snapshot) => void>>} */
     this.watchers = new Map();
+    /** @type {Promise<void>} channel (un)subscriptions, in order */
+    this.subscriptions = Promise.resolve();
     /** @type {Map<string, ReturnType<typeof setTimeout>>} polling timers while push is down */
     this.pollTimers = new Map();
     /** Entries stored before this instant are revalidated before being trusted (reconnect). */
@@ -231,7 +233,7 @@ export class CacheClient {
     this.onOnline = () => void this.revalidateWatched('online');
     target?.addEventListener('focus', this.onFocus);
     target?.addEventListener('online', this.onOnline);
-    if (this.push && !this.pushUp) this.push.start();
+    this.push?.start();
   }
 
   // --- reading ----------------------------------------------------------------------------
@@ -275,7 +277,7 @@ export class CacheClient {
     if (!listeners) {
       listeners = new Set();
       this.watchers.set(key, listeners);
-      void this.subscribeTags(key, +1);
+      this.queueSubscription(key, +1);
     }
     // get()'s answer goes to the listener only if no notification got there first (the same
     // snapshot, or a newer one, already did).
@@ -299,7 +301,7 @@ export class CacheClient {
       if (listeners?.size === 0) {
         this.watchers.delete(key);
         this.stopPolling(key);
-        void this.subscribeTags(key, -1);
+        this.queueSubscription(key, -1);
       }
     };
   }
@@ -712,6 +714,14 @@ export class CacheClient {
   }
 
   // --- internals: push, polling, coordination ---------------------------------------------
+
+  /**
+   * Channel names take an async digest: queue (un)subscriptions so they happen in call order.
+   * @param {string} key @param {1 | -1} delta
+   */
+  queueSubscription(key, delta) {
+    this.subscriptions = this.subscriptions.then(() => this.subscribeTags(key, delta)).catch(() => {});
+  }
 
   /** @param {string} key @param {1 | -1} delta */
   async subscribeTags(key, delta) {

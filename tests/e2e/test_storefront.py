@@ -418,7 +418,7 @@ def _publish_like_the_stream_handler(
 
 
 def test_a_table_write_reaches_the_open_page_by_push_published_as_the_stream_handler_will(
-    stack, browser
+    stack, browser, tmp_path
 ) -> None:
     product = create_product(stack, new_category(), price=10)
     page = browser()
@@ -439,3 +439,4 @@ def test_a_table_write_reaches_the_open_page_by_push_published_as_the_stream_han
     _publish_like_the_stream_handler(stack, product["productId"], {product["category"]}, 2)
     shown = wait_for(driver, rendered(driver, ids, version="2", source="push"), "pushed")
     assert shown[0]["price"] == "$31.50"
+    screenshot(driver, "storefront-push", tmp_path)
