@@ -39,6 +39,7 @@ from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
 from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
 from cache_constructs.dax_cache import DaxCache
 from cache_constructs.metric_sources import ServiceMetrics
 from cache_constructs.product import table_schema as schema
@@ -218,7 +219,8 @@ class CachedProductService(Construct):
             STREAM_HANDLER,
             description="Invalidates the L2 cache from the product table's stream",
             memory_size_mb=256,
-            timeout=Duration.seconds(60),
+            # Its Redis retry window is this minus a margin (contract.stream).
+            timeout=Duration.seconds(INVALIDATION_FUNCTION_TIMEOUT_SECONDS),
             reserved_concurrent_executions=None,
         )
         self._grant_table_access()
