@@ -197,3 +197,25 @@ def test_category_change_refreshes_both_lists(runtime: Any, context: Any) -> Non
     assert (names("home"), names("garden")) == (["p1"], [])
     put(context, "p1", {**LAMP, "category": "garden"})
     assert (names("home"), names("garden")) == ([], ["p1"])
+
+
+def test_list_bumps_follow_the_list_policy_even_when_items_are_not_cached(
+    install_runtime: Any, context: Any
+) -> None:
+    """An item policy without L2 (critical) must not switch the list cache's invalidation off:
+    the write path bumps lists through the list cache, built from LIST_CACHE_POLICY."""
+    from cache_constructs.contract.policy import CachePolicy
+    from cache_constructs.product.handlers import list_handler
+
+    install_runtime(ITEM_CACHE_POLICY=CachePolicy.CRITICAL.to_runtime_json())
+
+    def names(category: str) -> list[str]:
+        event = api_event("GET", "/products", query={"category": category})
+        page = call(list_handler.handler, event, context).json()
+        return [item["productId"] for item in page["items"]]
+
+    put(context, "p1", LAMP)
+    assert (names("home"), names("garden")) == (["p1"], [])  # both pages now cached in L2
+    put(context, "p1", {**LAMP, "category": "garden"})
+    install_runtime(ITEM_CACHE_POLICY=CachePolicy.CRITICAL.to_runtime_json())  # empty L1
+    assert (names("home"), names("garden")) == ([], ["p1"])
