@@ -15,7 +15,7 @@ WHEELHOUSE := .build/wheelhouse
 LAMBDA_PY := 3.14
 LAMBDA_PLATFORM := manylinux2014_aarch64
 
-.PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update
+.PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update test-web
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ $(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp
 /usr/bin/redis-server:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
+# The storefront's browser tests drive Debian's Chromium through its chromedriver (no download).
+/usr/bin/chromium /usr/bin/chromedriver:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
 setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp ## install everything (idempotent)
 
 synth: setup ## synthesize the stack (ENV=dev|prod), run cdk-nag and cfn-lint
@@ -60,8 +64,11 @@ lint: $(VENV)/.stamp ## ruff
 typecheck: $(VENV)/.stamp ## mypy
 	mypy cache_constructs stacks app.py local_stack
 
-test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the whole test suite
+test: setup /usr/bin/redis-server /usr/bin/chromium /usr/bin/chromedriver lint typecheck test-web ## lint, type-check and the whole test suite
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q $(PYTEST_ARGS)
+
+test-web: node_modules/.stamp ## the browser cache client's unit tests (node --test, the pinned Node 22)
+	$(NODE_BIN)/node --test 'web/test/*.test.js'
 
 snapshot-update: setup /usr/bin/redis-server ## rewrite the stack snapshots after an intended change
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q tests/snapshots --snapshot-update

@@ -50,6 +50,7 @@ RUNTIME_PARTS: tuple[str, ...] = (
     "product/__init__.py",
     "product/routes.py",
     "product/table_schema.py",
+    "product/push.py",
     "product/domain",
     "product/handlers",
 )
