@@ -13,15 +13,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from cache_constructs.contract.stream import INVALIDATION_RETRY_MARGIN_SECONDS
+from cache_constructs.contract.stream import (
+    INVALIDATION_FUNCTION_TIMEOUT_SECONDS,
+    INVALIDATION_RETRY_MARGIN_SECONDS,
+)
 from cache_constructs.product.domain.repository import ProductRepository
 from cache_constructs.product.domain.stream_records import ProductChange
 
 
 def retry_window_seconds(context: Any) -> float:
-    """How long this invocation may retry Redis: its remaining time minus the margin."""
-    remaining_ms = context.get_remaining_time_in_millis()
-    return max(0.0, remaining_ms / 1000.0 - INVALIDATION_RETRY_MARGIN_SECONDS)
+    """How long this invocation may retry Redis: its remaining time minus the margin (a
+    caller without a Lambda context gets the deployed function's whole window)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    seconds = remaining() / 1000.0 if remaining else float(INVALIDATION_FUNCTION_TIMEOUT_SECONDS)
+    return max(0.0, seconds - INVALIDATION_RETRY_MARGIN_SECONDS)
 
 
 @contextmanager
