@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
@@ -36,6 +37,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cache_constructs._validation import is_unresolved, require_int_range
+from cache_constructs.bundling import check_wheelhouse
 from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
@@ -121,6 +123,9 @@ class CachedProductService(Construct):
     :param dax_cache_props: keyword props of the ``DaxCache`` (``replication_factor``,
         ``node_type``, ...; not ``vpc``/``vpc_subnets``/``table``). Default: three
         ``dax.t3.small`` nodes with the item policy's DAX TTL. Not allowed without DAX.
+    :param wheelhouse: a directory of wheels (Python 3.14, manylinux2014_aarch64) to bundle
+        the functions' requirements from, offline. Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``,
+        else the package index (``cache_constructs.bundling``).
     """
 
     def __init__(
@@ -146,8 +151,10 @@ class CachedProductService(Construct):
         valkey_cache_props: Mapping[str, Any] | None = None,
         enable_dax: bool = True,
         dax_cache_props: Mapping[str, Any] | None = None,
+        wheelhouse: str | Path | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        self._wheelhouse = check_wheelhouse("wheelhouse", wheelhouse)
         timeout = timeout or Duration.seconds(10)
         _validate(
             removal_policy=removal_policy,
@@ -361,7 +368,7 @@ class CachedProductService(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler=handler,
-            code=ProductServiceCode.of(self),
+            code=ProductServiceCode.of(self, wheelhouse=self._wheelhouse),
             description=description,
             memory_size=memory_size_mb,
             timeout=timeout,
