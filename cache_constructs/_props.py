@@ -25,8 +25,8 @@ _T = TypeVar("_T")
 def construct_props(cls: type[_T]) -> type[_T]:
     """Make ``cls`` a frozen keyword-only dataclass whose unknown keys are a ValueError."""
     data_class = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
-    known = tuple(field.name for field in dataclasses.fields(data_class))  # type: ignore[arg-type]
-    generated: Callable[..., None] = data_class.__init__  # type: ignore[misc]
+    known = tuple(field.name for field in dataclasses.fields(data_class))  # type: ignore[arg-type,unused-ignore]
+    generated: Callable[..., None] = data_class.__init__  # type: ignore[misc,unused-ignore]
 
     @functools.wraps(generated)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
@@ -37,7 +37,7 @@ def construct_props(cls: type[_T]) -> type[_T]:
             raise ValueError(unknown_props_message(cls.__name__, unknown, known))
         generated(self, **kwargs)
 
-    data_class.__init__ = __init__  # type: ignore[misc]
+    data_class.__init__ = __init__  # type: ignore[method-assign,misc,unused-ignore]
     return data_class
 
 

@@ -250,13 +250,11 @@ class CacheAlarmsProps:
             raise ValueError(
                 f"{prop} must be Thresholds(warning=..., critical=...) or None; got {thresholds!r}"
             )
-        values = (thresholds.warning, thresholds.critical)
+        warning, critical = thresholds.warning, thresholds.critical
         if kind.duration:
-            values = tuple(
-                _millis(f"{prop}.{level}", value)
-                for level, value in zip(_LEVELS, values, strict=True)
-            )
-        return _levels(prop, *values, kind.direction, low=0.0, high=kind.high)
+            warning = _millis(f"{prop}.warning", warning)
+            critical = _millis(f"{prop}.critical", critical)
+        return _levels(prop, warning, critical, kind.direction, low=0.0, high=kind.high)
 
 
 class CacheAlarms(Construct):

@@ -50,21 +50,38 @@ def dynamodb_gateway_endpoint(
     existing = _find_endpoint(vpc)
     if existing is not None:
         return existing
-    owned = isinstance(vpc, ec2.Vpc)
-    if not owned and wanted is None:
+    if isinstance(vpc, ec2.Vpc):
+        # A child of the VPC construct: it lands in the VPC's own stack, found there by id.
+        return ec2.GatewayVpcEndpoint(
+            vpc,
+            GATEWAY_ENDPOINT_ID,
+            vpc=vpc,
+            service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+            subnets=_private_subnets(vpc),
+        )
+    if wanted is None:
         return None
+    # An imported VPC is no Python construct to add children to: its stack holds the
+    # endpoint under an id naming the import, so asking twice in that stack finds it.
+    stack = Stack.of(vpc)
     return ec2.GatewayVpcEndpoint(
-        vpc,
-        GATEWAY_ENDPOINT_ID,
+        stack,
+        _imported_endpoint_id(vpc),
         vpc=vpc,
         service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
-        subnets=_private_subnets(vpc) if owned else [subnets],
+        subnets=[subnets],
     )
+
+
+def _imported_endpoint_id(vpc: ec2.IVpc) -> str:
+    return f"{GATEWAY_ENDPOINT_ID}For{vpc.node.id}"
 
 
 def _find_endpoint(vpc: ec2.IVpc) -> ec2.IGatewayVpcEndpoint | None:
     """The DynamoDB gateway endpoint among the VPC construct's children, if any."""
-    ours = vpc.node.try_find_child(GATEWAY_ENDPOINT_ID)
+    ours = vpc.node.try_find_child(GATEWAY_ENDPOINT_ID) or Stack.of(vpc).node.try_find_child(
+        _imported_endpoint_id(vpc)
+    )
     if isinstance(ours, ec2.GatewayVpcEndpoint):
         return ours
     for child in vpc.node.find_all():

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cache_constructs._checkov import skip_checkov
 from cache_constructs._props import construct_props
 from cache_constructs._validation import require_instance, require_one_of
 
@@ -71,13 +72,21 @@ def build_log_group(
     """A log group with a retention, a removal policy and (optionally) a customer key."""
     if encryption_key is not None:
         allow_cloudwatch_logs(encryption_key)
-    return logs.LogGroup(
+    group = logs.LogGroup(
         scope,
         id_,
         retention=retention,
         removal_policy=removal_policy,
         encryption_key=encryption_key,
     )
+    if encryption_key is None:
+        skip_checkov(
+            group,
+            "CKV_AWS_158",
+            "no customer-managed key was given (log_encryption_key): CloudWatch Logs encrypts "
+            "the group with its own key",
+        )
+    return group
 
 
 def allow_cloudwatch_logs(key: kms.IKey) -> None:
@@ -106,7 +115,8 @@ def allow_cloudwatch_logs(key: kms.IKey) -> None:
             },
         )
     )
-    Construct(key, _LOGS_KEY_MARKER)
+    # The key is a construct (built or imported): the marker child says "done" for it.
+    Construct(key, _LOGS_KEY_MARKER)  # type: ignore[arg-type]
 
 
 CUSTOM_RESOURCE_LOG_GROUP_ID = "CustomResourceProviderLogs"

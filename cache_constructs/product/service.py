@@ -480,21 +480,13 @@ class CachedProductService(Construct):
     def _build_log_group(self, id_: str) -> logs.LogGroup:
         """A function log group with the service's retention, removal policy and key."""
         settings = self.log_settings
-        group = build_log_group(
+        return build_log_group(
             self,
             id_,
             retention=settings.retention or logs.RetentionDays.ONE_MONTH,
             removal_policy=settings.removal_policy or RemovalPolicy.RETAIN,
             encryption_key=settings.encryption_key,
         )
-        if settings.encryption_key is None:
-            skip_checkov(
-                group,
-                "CKV_AWS_158",
-                "no log_encryption_key given: CloudWatch Logs encrypts the group with its own "
-                "key; pass log_encryption_key for a customer-managed key",
-            )
-        return group
 
     def _grant_table_access(self) -> None:
         """Least privilege per function (the stream grant comes with the StreamInvalidator)."""
