@@ -14,6 +14,8 @@ ENV ?= dev
 WHEELHOUSE := .build/wheelhouse
 LAMBDA_PY := 3.14
 LAMBDA_PLATFORM := manylinux2014_aarch64
+# checkov has its own venv: its pins (boto3, packaging) clash with the dev venv's.
+CHECKOV_VENV := .build/checkov
 
 .PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update
 
@@ -39,10 +41,15 @@ $(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp
 	  --find-links $(WHEELHOUSE) -r cache_constructs/runtime/requirements.txt
 	touch $@
 
+$(CHECKOV_VENV)/.stamp: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 /usr/bin/redis-server:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp ## install everything (idempotent)
+setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp $(CHECKOV_VENV)/.stamp ## install everything (idempotent)
 
 synth: setup ## synthesize the stack (ENV=dev|prod), run cdk-nag and cfn-lint
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk synth --quiet -c env=$(ENV)
