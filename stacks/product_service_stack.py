@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Aspects, CfnOutput, CfnResource, RemovalPolicy, Stack
@@ -66,11 +67,19 @@ class ProductServiceStack(Stack):
     """The reference deployment of CachedProductService for one environment.
 
     :param settings: the environment's settings (cdk.json ``environments.<env>``).
+    :param wheelhouse: a directory of wheels to bundle the functions from, offline.
+        Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``, else the package index.
     :param kwargs: passed to ``Stack`` (``env``, ``tags``, ...).
     """
 
     def __init__(
-        self, scope: Construct, id_: str, *, settings: EnvironmentSettings, **kwargs: Any
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: EnvironmentSettings,
+        wheelhouse: Path | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, description=settings.description, **kwargs)
         self.settings = settings
@@ -107,6 +116,7 @@ class ProductServiceStack(Stack):
             enable_dax=settings.dax is not None,
             dax_cache_props=settings.dax,
             rest_api_props=settings.api,
+            wheelhouse=wheelhouse,
             memory_size_mb=settings.functions.memory_size_mb,
             reserved_concurrent_executions=settings.functions.reserved_concurrent_executions,
         )

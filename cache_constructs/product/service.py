@@ -24,6 +24,7 @@ dead-letter queue. DynamoDB is reached through the gateway endpoint, so no NAT i
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
@@ -45,6 +46,7 @@ from cache_constructs._validation import (
     require_not_both,
     require_one_of,
 )
+from cache_constructs.bundling import check_wheelhouse
 from cache_constructs.cached_rest_api import CachedRestApi, CachedRestApiProps
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
@@ -171,6 +173,9 @@ class CachedProductService(Construct):
     :param enable_dax: put a DAX cluster in front of the table for item reads. Default True.
     :param dax_cache_props: `DaxCacheProps`. Default: three ``dax.t3.small`` nodes whose TTLs
         come from the item policy. Not allowed without DAX.
+    :param wheelhouse: a directory of wheels (Python 3.14, manylinux2014_aarch64) to bundle
+        the functions' requirements from, offline. Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``,
+        else the package index (``cache_constructs.bundling``).
     """
 
     def __init__(
@@ -200,8 +205,10 @@ class CachedProductService(Construct):
         valkey_cache_props: ValkeyCacheBuildProps | None = None,
         enable_dax: bool = True,
         dax_cache_props: DaxCacheProps | None = None,
+        wheelhouse: str | Path | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        self._wheelhouse = check_wheelhouse("wheelhouse", wheelhouse)
         timeout = timeout or Duration.seconds(10)
         _validate(
             table=table,
@@ -461,7 +468,7 @@ class CachedProductService(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler=handler,
-            code=ProductServiceCode.of(self),
+            code=ProductServiceCode.of(self, wheelhouse=self._wheelhouse),
             description=description,
             memory_size=memory_size_mb,
             timeout=timeout,
