@@ -129,6 +129,11 @@ def consumer_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     """A fresh venv with the built wheel and its dependencies (pip's cache), nothing else."""
     venv = tmp_path_factory.mktemp("consumer") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    # The wheel's dependencies come from the package index (pip's cache makes it fast): the
+    # PIP_NO_INDEX/PIP_FIND_LINKS that `make test` sets for bundling would hide them.
+    install_env = {
+        k: v for k, v in os.environ.items() if k not in ("PIP_NO_INDEX", "PIP_FIND_LINKS")
+    }
     result = subprocess.run(
         [
             str(venv / "bin" / "pip"),
@@ -140,6 +145,7 @@ def consumer_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         capture_output=True,
         text=True,
         check=False,
+        env=install_env,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return venv
