@@ -8,9 +8,10 @@ the origin (bench/origin_server.py holds). The steps
   I  the invalidation of that write is delivered (ours: the stream record; peers: DEL),
 and, in the eviction and blip variants,
   E  memory pressure: filler keys are written until Redis has evicted the item's keys,
-  [  Redis stops answering (its process is frozen with SIGSTOP: connections hang until the
-     client's timeout, as in a network blip or a failover pause), ]  it answers again
-     (SIGCONT: with its data, as after a real blip),
+  [  Redis stops answering for `blip_seconds` of wall time (its process is frozen with
+     SIGSTOP: connections hang until the client's timeout, as in a network blip or a failover
+     pause; a timer resumes it with SIGCONT, with its data), ]  the steps after it wait until
+     Redis answers again,
 are then executed in the drawn order (R before F, W before I). With `redeliver`, a failed
 invalidation is retried as the event source mapping would (its retry count and backoff),
 and counted as dead-lettered when the retries run out. Afterwards a fresh read checks the
@@ -52,7 +53,7 @@ class _Interleaving:
         self.product_id = product_id
         self.written = 0
         self.acked_at = 0.0
-        self.blip_started = 0.0
+        self.blip: threading.Timer | None = None
 
     def step(self, name: str, reader: threading.Thread) -> None:
         run, product_id = self.run, self.product_id
@@ -74,12 +75,14 @@ class _Interleaving:
         elif name == "[":
             assert run.server is not None and run.server.proc is not None
             run.server.proc.send_signal(signal.SIGSTOP)
-            self.blip_started = time.monotonic()
+            # The outage lasts `blip_seconds` of wall time whatever the steps inside do (a
+            # stream invocation retrying Redis sees it come back), like a real blip.
+            proc = run.server.proc
+            self.blip = threading.Timer(run.blip_seconds, proc.send_signal, (signal.SIGCONT,))
+            self.blip.start()
         elif name == "]":
-            assert run.server is not None and run.server.proc is not None
-            # The blip's length is the outage being emulated, not a synchronisation.
-            time.sleep(max(0.0, run.blip_seconds - (time.monotonic() - self.blip_started)))
-            run.server.proc.send_signal(signal.SIGCONT)
+            assert self.blip is not None
+            self.blip.join()  # the steps after "]" run with Redis answering again
 
 
 class _Run:
