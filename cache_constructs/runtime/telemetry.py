@@ -32,6 +32,7 @@ from cache_constructs.contract.metrics import (  # noqa: F401 - re-exported for 
     L1_HIT,
     L1_LATENCY,
     L1_MISS,
+    L1_TRACKING_UNAVAILABLE,
     L2_HIT,
     L2_LATENCY,
     L2_MISS,
