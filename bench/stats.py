@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,3 +23,25 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return round(numerator / denominator, 3)
+
+
+def paired_bootstrap(
+    samples: dict[str, Sequence[float]],
+    statistic: Callable[[dict[str, np.ndarray]], float],
+    *,
+    resamples: int = 200,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """`statistic` of paired series (index i of every series is one round) and its standard
+    error, from `resamples` bootstrap resamples of the rounds (the sampling error a verdict's
+    tolerance is taken from)."""
+    arrays = {name: np.asarray(values, dtype=float) for name, values in samples.items()}
+    rounds = min(len(values) for values in arrays.values())
+    arrays = {name: values[:rounds] for name, values in arrays.items()}
+    estimate = float(statistic(arrays))
+    rng = np.random.default_rng(seed)
+    replicates = []
+    for _ in range(resamples):
+        picked = rng.integers(0, rounds, rounds)
+        replicates.append(float(statistic({name: v[picked] for name, v in arrays.items()})))
+    return estimate, float(np.std(replicates, ddof=1))
