@@ -9,11 +9,11 @@ so background load falls on all of them alike:
   (the runtime with the L1 layer removed from the item policy);
 - `l1_hit_api` / `l2_hit_api`: the same two at the cache API (`runtime.items.read`);
 - `raw`: redis-py GET + json.loads of the same product JSON.
-Targets (judged with a tolerance of two bootstrap standard errors of each statistic, so a
-verdict near its limit does not flip on sampling noise): handler L1 hit p50 <= 1.25x the
-floor; handler L2 hit p50 <= floor + 1.3x raw; cache API L2 hit p50 <= 1.3x raw, p99 <= 2x
-raw, L1 hit p50 < 0.1x the L2 hit. naive and dogpile: their Redis hit, each read paired
-with the raw GET in its own worker.
+Targets (judged with a tolerance of two standard errors of each statistic from a block
+bootstrap of the rounds, so a verdict near its limit does not flip on sampling noise):
+handler L1 hit p50 <= 1.25x the floor; handler L2 hit p50 <= floor + 1.3x raw; cache API L2
+hit p50 <= 1.3x raw, p99 <= 2x raw, L1 hit p50 < 0.1x the L2 hit. naive and dogpile: their
+Redis hit, each read paired with the raw GET in its own worker.
 """
 
 from __future__ import annotations
@@ -140,6 +140,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         "floor": "Powertools floor: a bare APIGatewayRestResolver answering a constant body, "
         "wrapped by api_entry (the read handler's own Logger and Metrics wiring); events carry "
         "the headers API Gateway REST passes on",
-        "tolerance": f"{TOLERANCE_STANDARD_ERRORS:g} bootstrap standard errors of each "
-        "statistic (paired rounds, 200 resamples): a target is missed only beyond it",
+        "tolerance": f"{TOLERANCE_STANDARD_ERRORS:g} standard errors of each statistic "
+        "(moving-block bootstrap of the paired rounds: 20 blocks of consecutive rounds, 200 "
+        "resamples, so bursts of load count): a target is missed only beyond it",
     }
