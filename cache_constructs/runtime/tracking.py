@@ -120,9 +120,16 @@ def _router(client: Any) -> Callable[[str], _Node]:
         node = _node_of(f"{kwargs.get('host')}:{kwargs.get('port')}", pool)
         return lambda _key: node
 
+    nodes: dict[str, _Node] = {}
+
     def route(key: str) -> _Node:
         primary = nodes_manager.get_node_from_slot(client.keyslot(key))
-        return _node_of(primary.name, primary.redis_connection.connection_pool)
+        node = nodes.get(primary.name)
+        if node is None:
+            node = nodes[primary.name] = _node_of(
+                primary.name, primary.redis_connection.connection_pool
+            )
+        return node
 
     return route
 

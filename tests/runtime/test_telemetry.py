@@ -11,9 +11,7 @@ from cache_constructs.runtime import telemetry
 
 
 def emf_documents(capsys) -> list[dict]:
-    return [
-        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
-    ]
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
 
 
 class IntervalClock:
