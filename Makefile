@@ -10,12 +10,13 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 # jsii runs the first `node` on PATH: the pinned Node 22 from package.json, not the machine's 20.
 export PATH := $(NODE_BIN):$(BIN):$(PATH)
 ENV ?= dev
-# Lambda bundles are built from this wheelhouse, so synth needs no network (see docs/decision_log.md).
+# app.py bundles the Lambda asset from this wheelhouse when it exists, so synth needs no
+# network and no variables (docs/decision_log.md, "Local bundling").
 WHEELHOUSE := .build/wheelhouse
-LAMBDA_PY := 3.14
-LAMBDA_PLATFORM := manylinux2014_aarch64
+# checkov has its own venv: its pins (boto3, packaging) clash with the dev venv's.
+CHECKOV_VENV := .build/checkov
 
-.PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update
+.PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update test-web
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -30,22 +31,30 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp
-	mkdir -p $(WHEELHOUSE)
-	# amazon-dax-client is published as an sdist only: build its pure-Python wheel first.
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELHOUSE) amazon-dax-client==2.1.0
-	$(PY) -m pip download --quiet --dest $(WHEELHOUSE) --no-deps \
-	  --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
-	  --find-links $(WHEELHOUSE) -r cache_constructs/runtime/requirements.txt
+# The library's own recipe (cache_constructs/bundling.py): a wheel of every pinned requirement
+# for Lambda, pure-Python sdists (amazon-dax-client) built on the way. app.py bundles from it.
+$(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp node_modules/.stamp
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m cache_constructs.bundling wheelhouse \
+	  --requirements cache_constructs/runtime/requirements.txt --dest $(WHEELHOUSE)
+	touch $@
+
+$(CHECKOV_VENV)/.stamp: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 /usr/bin/redis-server:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
-setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp ## install everything (idempotent)
+# The storefront's browser tests drive Debian's Chromium through its chromedriver (no download).
+/usr/bin/chromium /usr/bin/chromedriver:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp $(CHECKOV_VENV)/.stamp ## install everything (idempotent)
 
 synth: setup ## synthesize the stack (ENV=dev|prod), run cdk-nag and cfn-lint
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk synth --quiet -c env=$(ENV)
+	cdk synth --quiet -c env=$(ENV)
 	cfn-lint --non-zero-exit-code warning -- cdk.out/*.template.json
 	@echo "synth ok: cdk.out/ (env=$(ENV)), cdk-nag clean, cfn-lint clean"
 
@@ -60,8 +69,11 @@ lint: $(VENV)/.stamp ## ruff
 typecheck: $(VENV)/.stamp ## mypy
 	mypy cache_constructs stacks app.py local_stack
 
-test: setup /usr/bin/redis-server lint typecheck ## lint, type-check and the whole test suite
+test: setup /usr/bin/redis-server /usr/bin/chromium /usr/bin/chromedriver lint typecheck test-web ## lint, type-check and the whole test suite
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q $(PYTEST_ARGS)
+
+test-web: node_modules/.stamp ## the browser cache client's unit tests (node --test, the pinned Node 22)
+	$(NODE_BIN)/node --test 'web/test/*.test.js'
 
 snapshot-update: setup /usr/bin/redis-server ## rewrite the stack snapshots after an intended change
 	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) pytest -q tests/snapshots --snapshot-update
@@ -74,10 +86,10 @@ bench: setup /usr/bin/redis-server ## benchmarks vs naive and dogpile.cache (BEN
 	$(PY) -m bench
 
 diff: setup ## cdk diff against the deployed stack (needs AWS credentials)
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk diff -c env=$(ENV)
+	cdk diff -c env=$(ENV)
 
 deploy: setup ## deploy ENV (needs AWS credentials)
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk deploy -c env=$(ENV)
+	cdk deploy -c env=$(ENV)
 
 destroy: setup ## destroy ENV (needs AWS credentials)
 	cdk destroy -c env=$(ENV)

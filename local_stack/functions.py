@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
 from cache_constructs.product.handlers import (
     LIST_HANDLER,
     READ_HANDLER,
@@ -99,5 +100,5 @@ def function_specs(
         "read": spec("read", READ_HANDLER, 10.0),
         "list": spec("list", LIST_HANDLER, 10.0),
         "write": spec("write", WRITE_HANDLER, 10.0),
-        "stream": spec("stream", STREAM_HANDLER, 60.0),
+        "stream": spec("stream", STREAM_HANDLER, float(INVALIDATION_FUNCTION_TIMEOUT_SECONDS)),
     }

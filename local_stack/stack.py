@@ -23,17 +23,21 @@ from cache_constructs.product.routes import PRODUCT_ROUTES
 from cache_constructs.product.table_schema import ITEM_PK_PREFIX, PARTITION_KEY
 from local_stack.dead_letter import DeadLetterFile
 from local_stack.dynamodb_emulator import DynamoDBEmulator
+from local_stack.events_server import EventsServer
 from local_stack.functions import function_specs, route_policies
 from local_stack.http_front import ApiFront, FrontServer
 from local_stack.lambda_worker import LambdaWorker
 from local_stack.processes import free_port
 from local_stack.redis_process import RedisProcess, ping
-from local_stack.seed import seed_products
+from local_stack.seed import CATEGORIES, seed_products
 from local_stack.stream_poller import EventSourceSettings, StreamPoller
+from local_stack.web_assets import build_web_assets
+from local_stack.web_server import WebServer
 
 log = logging.getLogger("local_stack")
 
 STACK_FILE = "stack.json"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 DEAD_LETTER_FILE = "stream-dlq.jsonl"
 
 
@@ -69,6 +73,8 @@ class LocalStack:
         self.workers: dict[str, LambdaWorker] = {}
         self.poller: StreamPoller | None = None
         self.front: FrontServer | None = None
+        self.events: EventsServer | None = None
+        self.web: WebServer | None = None
         self.info: dict[str, Any] = {}
 
     @property
@@ -145,6 +151,8 @@ class LocalStack:
         )
         self.poller.start()
         self.front.start()
+        api_url = f"http://{_client_host(options.host)}:{api_port}"
+        self._start_push_and_page(api_url)
 
         if options.seed:
             started = time.monotonic()
@@ -152,7 +160,7 @@ class LocalStack:
             log.info("seeded %d products in %.1f s", created, time.monotonic() - started)
 
         self.info = {
-            "api_url": f"http://{_client_host(options.host)}:{api_port}",
+            "api_url": api_url,
             "dynamodb_endpoint": self.emulator.endpoint,
             "table_name": options.table_name,
             "region": options.region,
@@ -163,11 +171,31 @@ class LocalStack:
             # At start: a worker replaced after a timeout or crash gets a new pid.
             "worker_pids": {name: worker.pid for name, worker in self.workers.items()},
             "routes": _route_summaries(policies, options.stream_lag_seconds),
+            "events_url": self.events.ws_url if self.events else None,
+            "events_publish_url": self.events.publish_url if self.events else None,
+            "web_url": self.web.url if self.web else None,
         }
         temporary = self.stack_file.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.info, indent=2) + "\n", encoding="utf-8")
         temporary.replace(self.stack_file)  # atomic: readers never see half a file
         return self.info
+
+    def _start_push_and_page(self, api_url: str) -> None:
+        """The push channel (AppSync Events protocol) and the storefront page (docs/client.md).
+
+        The stream function does not publish to the channel yet: see docs/client.md.
+        """
+        host = _client_host(self.options.host)
+        self.events = EventsServer(host=host)
+        self.events.start()
+        self.web = WebServer(
+            build_web_assets(WEB_DIR),
+            api_url=api_url,
+            events_url=self.events.ws_url,
+            categories=CATEGORIES,
+            host=host,
+        )
+        self.web.start()
 
     def _invoke(self, function: str, event: dict[str, Any], request_id: str) -> Any:
         return self.workers[function].invoke(event, request_id=request_id)
@@ -181,6 +209,14 @@ class LocalStack:
             timings.append(f"{part} {time.monotonic() - started:.2f}s")
 
         self.stack_file.unlink(missing_ok=True)
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
+            lap("web")
+        if self.events is not None:
+            self.events.stop()
+            self.events = None
+            lap("events")
         if self.front is not None:
             self.front.stop()
             self.front = None

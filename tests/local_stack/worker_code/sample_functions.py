@@ -1,4 +1,4 @@
-"""Handlers for tests/e2e/test_lambda_worker.py (a code root of its own, like lambda_src/)."""
+"""Handlers for tests/local_stack/test_lambda_worker.py (a code root of its own, like the asset)."""
 
 from __future__ import annotations
 

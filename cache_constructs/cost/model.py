@@ -1,0 +1,500 @@
+"""The per-layer cost model: a month's bill for any combination of cache layers.
+
+`bill()` follows a month of requests through the layers that are on, the way the runtime does
+(cache_constructs/runtime): the stage cache answers what it can; every other read invokes
+Lambda, meets L1, then L2 (GET; on a miss the lease script, the origin read and the fill
+script), then DAX or DynamoDB; every write commits to DynamoDB, writes through to L2 and bumps
+the category's list generation, and its stream record invokes the invalidator, which tombstones
+the item and bumps the generation again. Each line of the bill belongs to one layer.
+
+`analyse()` prices the stack as configured, then each cache layer's contribution: what the rest
+of the bill would be without it (its savings), its own lines (its cost), the difference (net)
+and the monthly requests at which net crosses zero (break-even). docs/cost.md has the formulas.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from cache_constructs.cost import prices as keys
+from cache_constructs.cost.prices import PriceBook
+from cache_constructs.cost.template import (
+    FunctionConfig,
+    NodeCacheConfig,
+    ServerlessCacheConfig,
+    StackConfig,
+)
+from cache_constructs.cost.traffic import HitRatios, Traffic
+
+HOURS_PER_MONTH = 730
+"""AWS's monthly hours for on-demand estimates."""
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+STREAM_POLLS_PER_SECOND = 4
+"""Lambda polls each stream shard about four times a second (one shard assumed)."""
+PROVISIONED_TARGET_UTILIZATION = 0.7
+"""Provisioned capacity is sized to the average load at auto scaling's default 70% target."""
+
+SERVERLESS_MIN_STORED_GB = {"valkey": 0.1, "redis": 1.0}
+"""ElastiCache Serverless meters at least 100 MB (Valkey) or 1 GB (Redis OSS) per cache."""
+ENTRY_OVERHEAD_KB = 0.1
+"""Key name, envelope header and the engine's per-key overhead of one cached item."""
+
+SCRIPT_COMMANDS = {"lease": 4, "fill": 6, "write_through": 7, "invalidate": 7, "bump_generation": 3}
+"""Commands each Lua script runs (its `redis.call`s). A script is charged by the larger of its
+vCPU time and its data (1 ECPU per KB); AWS publishes no vCPU formula, so each command inside
+counts as one simple command's ECPU."""
+
+CACHE_LAYERS = ("api", "l1", "l2", "dax")
+ITEM_CHAIN = ("l1", "l2", "dax")
+LIST_CHAIN = ("l1", "l2")
+"""Lists never use DAX: its query cache ignores writes, so the runtime queries the GSI."""
+
+LINE_OWNERS = {
+    "api_requests": "api requests",
+    "api_cache": "api",
+    "lambda_requests": "lambda",
+    "lambda_duration": "lambda",
+    "valkey_storage": "l2",
+    "valkey_ecpu": "l2",
+    "valkey_nodes": "l2",
+    "invalidator_requests": "l2",
+    "invalidator_duration": "l2",
+    "dax_nodes": "dax",
+    "dynamodb_reads": "dynamodb",
+    "dynamodb_writes": "dynamodb",
+    "dynamodb_capacity": "dynamodb",
+}
+"""Which layer each bill line belongs to. The invalidator exists only to invalidate L2."""
+
+BREAK_EVEN_CEILING = 1e13
+"""Requests a month beyond which a layer that still does not pay is reported as never paying."""
+
+
+@dataclass
+class Bill:
+    """A month of the stack with `layers` on: dollars per line and the request flows."""
+
+    layers: frozenset[str]
+    lines: dict[str, float] = field(default_factory=dict)
+    flows: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        """Dollars a month, every line."""
+        return sum(self.lines.values())
+
+    def owned_by(self, owner: str) -> float:
+        """Dollars a month of the lines that belong to `owner` (a layer, lambda, dynamodb...)."""
+        return sum(v for k, v in self.lines.items() if LINE_OWNERS[k] == owner)
+
+
+def served_shares(
+    chain: Sequence[str], hits: HitRatios, present: Iterable[str]
+) -> dict[str, float]:
+    """Share of the requests entering `chain` that each present layer serves; 'origin': the rest.
+
+    `hits` are conditional ratios of the full chain. A layer that is off hands the requests it
+    would have served to the next layer below that is on (each layer fills from the one below,
+    so it held them too), or to the origin when none is.
+    """
+    on = set(present)
+    shares: dict[str, float] = {}
+    remaining, carried = 1.0, 0.0
+    for layer in chain:
+        served = remaining * hits.of(layer)
+        remaining -= served
+        if layer in on:
+            shares[layer] = served + carried
+            carried = 0.0
+        else:
+            carried += served
+    shares["origin"] = remaining + carried
+    return shares
+
+
+def bill(stack: StackConfig, traffic: Traffic, prices: PriceBook, layers: Iterable[str]) -> Bill:
+    """The month of `traffic` through `stack` with only `layers` (of api, l1, l2, dax) on."""
+    on = frozenset(layers) & stack.cache_layers
+    return _Month(stack, traffic, prices, on).bill()
+
+
+class _Month:
+    def __init__(
+        self, stack: StackConfig, traffic: Traffic, prices: PriceBook, on: frozenset[str]
+    ) -> None:
+        self.stack, self.t, self.prices, self.on = stack, traffic, prices, on
+        self.result = Bill(layers=on)
+        self.ecpu = 0.0
+        self.read_units = 0.0
+        self.write_units = 0.0
+        self.gb_seconds: dict[str, float] = {}
+        self.lambda_requests: dict[str, float] = {}
+        self.invalidator_gb_seconds = 0.0
+        self.invalidator_invocations = 0.0
+
+    def bill(self) -> Bill:
+        t = self.t
+        item_reads = t.reads * (1 - t.list_share)
+        list_reads = t.reads * t.list_share
+        self.flow("requests", t.requests)
+        self.flow("reads", t.reads)
+        self.flow("writes", t.writes)
+        self.line("api_requests", self.prices.rate(keys.api_rest_request()).cost(t.requests))
+        item_reads = self.stage_cache(item_reads, cached=self.caches("items"))
+        list_reads = self.stage_cache(list_reads, cached=self.caches("lists"))
+        self.items(item_reads)
+        self.lists(list_reads)
+        self.writes(t.writes)
+        self.lambda_lines()
+        self.valkey_lines()
+        self.hourly_lines()
+        self.dynamodb_lines()
+        return self.result
+
+    # --- flows --------------------------------------------------------------------------------
+
+    def caches(self, route: str) -> bool:
+        cache = self.stack.api_cache
+        if "api" not in self.on or cache is None:
+            return False
+        return cache.caches_items if route == "items" else cache.caches_lists
+
+    def stage_cache(self, reads: float, *, cached: bool) -> float:
+        """The reads left for Lambda after the stage cache answered its hits."""
+        if not cached:
+            return reads
+        hits = reads * self.t.hits.api
+        self.flow("api_hits", hits)
+        return reads - hits
+
+    def items(self, reads: float) -> None:
+        t, kb = self.t, self.t.item_kb
+        chain = [layer for layer in ITEM_CHAIN if layer in self.stack.cache_layers]
+        share = served_shares(chain, t.hits, self.on)
+        self.invoke(self.stack.read_function, reads, t.handler_ms)
+        self.flow("l1_hits", reads * share.get("l1", 0.0))
+        origin = reads * (share.get("dax", 0.0) + share["origin"])
+        if "l2" in self.on:
+            reached = reads * (1 - share.get("l1", 0.0))
+            hits = reads * share["l2"]
+            misses = reached - hits
+            self.flow("l2_hits", hits)
+            # GET (a hit carries the item); a miss: GET, the lease script, the fill script.
+            self.ecpu += hits * max(1.0, kb) + misses * (
+                1 + SCRIPT_COMMANDS["lease"] + max(SCRIPT_COMMANDS["fill"], kb)
+            )
+            self.wait(self.stack.read_function, (reached + 2 * misses) * t.l2_ms)
+            # A read behind a known tombstone that DAX or an eventually consistent read answers
+            # with an old version is repeated on DynamoDB strongly consistent.
+            consistent = origin * t.consistent_read_share
+        else:
+            consistent = 0.0
+        dax_hits = reads * share.get("dax", 0.0)
+        self.flow("dax_hits", dax_hits)
+        eventual = origin - dax_hits
+        self.read_units += eventual * 0.5 * _units(kb, 4) + consistent * _units(kb, 4)
+        self.flow("origin_reads", origin + consistent)
+        self.flow("dynamodb_item_reads", eventual + consistent)
+        self.flow("dynamodb_requests", eventual + consistent)
+        self.wait(self.stack.read_function, (origin + consistent) * t.origin_ms)
+
+    def lists(self, reads: float) -> None:
+        t, page_kb = self.t, self.t.page_kb
+        chain = [layer for layer in LIST_CHAIN if layer in self.stack.cache_layers]
+        share = served_shares(chain, t.hits, self.on)
+        self.invoke(self.stack.list_function, reads, t.handler_ms)
+        self.flow("l1_hits", reads * share.get("l1", 0.0))
+        if "l2" in self.on:
+            reached = reads * (1 - share.get("l1", 0.0))
+            hits = reads * share["l2"]
+            misses = reached - hits
+            self.flow("l2_hits", hits)
+            # The generation GET, the page GET; a miss also SETs the page.
+            self.ecpu += reached + hits * max(1.0, page_kb) + misses * (1 + max(1.0, page_kb))
+            self.wait(self.stack.list_function, (2 * reached + misses) * t.l2_ms)
+        origin = reads * share["origin"]
+        # One GSI query per page, eventually consistent, its items' sizes added up per 4 KB.
+        self.read_units += origin * 0.5 * _units(page_kb, 4)
+        self.flow("origin_reads", origin)
+        self.flow("dynamodb_queries", origin)
+        self.flow("dynamodb_requests", origin)
+        self.wait(self.stack.list_function, origin * t.origin_ms)
+
+    def writes(self, writes: float) -> None:
+        t, kb = self.t, self.t.item_kb
+        # Read the current item strongly consistent, then the conditional put; the GSI
+        # (projection ALL) is written too.
+        self.invoke(self.stack.write_function, writes, t.handler_ms + 2 * t.origin_ms)
+        self.read_units += writes * _units(kb, 4)
+        self.write_units += writes * 2 * _units(kb, 1)
+        self.flow("dynamodb_write_reads", writes)
+        self.flow("dynamodb_requests", 2 * writes)  # the read of the current item, the put
+        if "l2" not in self.on:
+            return
+        # Write-through of the new version and the list generation bump.
+        self.ecpu += writes * (
+            max(SCRIPT_COMMANDS["write_through"], kb) + SCRIPT_COMMANDS["bump_generation"]
+        )
+        self.wait(self.stack.write_function, writes * 2 * t.l2_ms)
+        invalidator = self.stack.invalidator
+        if invalidator is None or writes <= 0:
+            return
+        per_second = writes / SECONDS_PER_MONTH
+        batch = min(
+            float(self.stack.invalidator_batch_size), max(1.0, per_second / STREAM_POLLS_PER_SECOND)
+        )
+        invocations = writes / batch
+        self.invalidator_invocations = invocations
+        self.flow("invalidator_invocations", invocations)
+        # Each record: the invalidate script (tombstone) and the generation bump.
+        self.ecpu += writes * (SCRIPT_COMMANDS["invalidate"] + SCRIPT_COMMANDS["bump_generation"])
+        ms = invocations * t.handler_ms + writes * 2 * t.l2_ms
+        self.invalidator_gb_seconds = ms / 1000 * invalidator.memory_gb
+        arch = invalidator.architecture
+        self.gb_seconds[arch] = self.gb_seconds.get(arch, 0.0) + self.invalidator_gb_seconds
+
+    # --- Lambda accounting --------------------------------------------------------------------
+
+    def invoke(self, function: FunctionConfig, invocations: float, ms_each: float) -> None:
+        arch = function.architecture
+        self.lambda_requests[arch] = self.lambda_requests.get(arch, 0.0) + invocations
+        self.flow("lambda_invocations", invocations)
+        self.wait(function, invocations * ms_each)
+
+    def wait(self, function: FunctionConfig, ms: float) -> None:
+        arch = function.architecture
+        self.gb_seconds[arch] = self.gb_seconds.get(arch, 0.0) + ms / 1000 * function.memory_gb
+
+    # --- lines --------------------------------------------------------------------------------
+
+    def lambda_lines(self) -> None:
+        requests = duration = invalidator_duration = 0.0
+        for arch, gb_seconds in self.gb_seconds.items():
+            # Duration bands apply to the month's GB-seconds of one architecture: price the
+            # total, then share it out in proportion.
+            cost = self.prices.rate(keys.lambda_gb_second(arch)).cost(gb_seconds)
+            own = self.invalidator_gb_seconds if self._invalidator_arch() == arch else 0.0
+            share = own / gb_seconds if gb_seconds else 0.0
+            invalidator_duration += cost * share
+            duration += cost * (1 - share)
+        for arch, count in self.lambda_requests.items():
+            requests += count * self.prices.usd(keys.lambda_request(arch))
+        self.line("lambda_requests", requests)
+        self.line("lambda_duration", duration)
+        self.flow("lambda_gb_seconds", sum(self.gb_seconds.values()))
+        if self.invalidator_invocations:
+            arch = self._invalidator_arch() or "arm64"
+            self.line(
+                "invalidator_requests",
+                self.invalidator_invocations * self.prices.usd(keys.lambda_request(arch)),
+            )
+            self.line("invalidator_duration", invalidator_duration)
+
+    def _invalidator_arch(self) -> str | None:
+        return self.stack.invalidator.architecture if self.stack.invalidator else None
+
+    def valkey_lines(self) -> None:
+        cache = self.stack.valkey
+        if "l2" not in self.on or cache is None:
+            return
+        self.flow("ecpu", self.ecpu)
+        if isinstance(cache, ServerlessCacheConfig):
+            stored = self.t.cached_items * (self.t.item_kb + ENTRY_OVERHEAD_KB) / (1024 * 1024)
+            metered = max(stored, SERVERLESS_MIN_STORED_GB.get(cache.engine, 1.0))
+            self.flow("valkey_stored_gb", metered)
+            gb_hour = self.prices.usd(keys.serverless_storage_gb_hour(cache.engine))
+            self.line("valkey_storage", metered * HOURS_PER_MONTH * gb_hour)
+            self.line(
+                "valkey_ecpu", self.ecpu * self.prices.usd(keys.serverless_ecpu(cache.engine))
+            )
+        elif isinstance(cache, NodeCacheConfig):
+            hourly = self.prices.usd(keys.cache_node_hour(cache.node_type, cache.engine))
+            self.line("valkey_nodes", cache.nodes * HOURS_PER_MONTH * hourly)
+
+    def hourly_lines(self) -> None:
+        """The caches billed by the hour whatever the traffic: DAX nodes and the stage cache."""
+        dax = self.stack.dax
+        if "dax" in self.on and dax is not None:
+            hourly = self.prices.usd(keys.dax_node_hour(dax.node_type))
+            self.line("dax_nodes", dax.nodes * HOURS_PER_MONTH * hourly)
+        api = self.stack.api_cache
+        if "api" in self.on and api is not None:
+            self.line(
+                "api_cache", HOURS_PER_MONTH * self.prices.usd(keys.api_cache_hour(api.size_gb))
+            )
+
+    def dynamodb_lines(self) -> None:
+        self.flow("read_units", self.read_units)
+        self.flow("write_units", self.write_units)
+        if self.stack.table.on_demand:
+            self.line(
+                "dynamodb_reads", self.read_units * self.prices.usd(keys.dynamodb_read_request())
+            )
+            self.line(
+                "dynamodb_writes", self.write_units * self.prices.usd(keys.dynamodb_write_request())
+            )
+            return
+        rcu = _capacity(self.read_units)
+        wcu = _capacity(self.write_units)
+        self.flow("read_capacity_units", rcu)
+        self.flow("write_capacity_units", wcu)
+        self.line(
+            "dynamodb_capacity",
+            HOURS_PER_MONTH
+            * (
+                rcu * self.prices.usd(keys.dynamodb_read_capacity_hour())
+                + wcu * self.prices.usd(keys.dynamodb_write_capacity_hour())
+            ),
+        )
+
+    def line(self, name: str, dollars: float) -> None:
+        self.result.lines[name] = self.result.lines.get(name, 0.0) + dollars
+
+    def flow(self, name: str, count: float) -> None:
+        self.result.flows[name] = self.result.flows.get(name, 0.0) + count
+
+
+def _units(kb: float, unit_kb: int) -> int:
+    """Capacity units of one request: DynamoDB rounds each item (or query result) up."""
+    return max(1, math.ceil(kb / unit_kb - 1e-9))
+
+
+def _capacity(units_a_month: float) -> int:
+    per_second = units_a_month / SECONDS_PER_MONTH
+    return max(1, math.ceil(per_second / PROVISIONED_TARGET_UTILIZATION))
+
+
+# --- analysis -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """One cache layer's month in the configured stack, and when it pays."""
+
+    layer: str
+    monthly_cost: float
+    requests_absorbed: float
+    savings: float
+    net: float
+    break_even: float | None
+    """Requests a month at which net reaches 0 (0: from the first request; None: never)."""
+    per_million: float
+    """Net dollars per extra million requests a month (what each volume step adds)."""
+    alone_break_even: float | None = None
+    alone_without: str | None = None
+    """The layer's substitute in this stack (DAX for Valkey, Valkey for DAX), if it has one;
+    `alone_break_even` is the layer's break-even without it."""
+
+
+@dataclass(frozen=True)
+class Combination:
+    """A set of cache layers: its month and its net savings against no cache at all."""
+
+    layers: frozenset[str]
+    total: float
+    net: float
+    break_even: float | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The configured stack priced, layer by layer, and every combination of its caches."""
+
+    configured: Bill
+    no_cache: Bill
+    layers: list[LayerResult]
+    combinations: list[Combination]
+
+
+def analyse(stack: StackConfig, traffic: Traffic, prices: PriceBook) -> Analysis:
+    """Price the stack as configured, each cache layer's contribution and every combination."""
+    all_layers = stack.cache_layers
+    configured = bill(stack, traffic, prices, all_layers)
+    no_cache = bill(stack, traffic, prices, ())
+    results = [
+        _layer_result(stack, traffic, prices, layer, configured)
+        for layer in CACHE_LAYERS
+        if layer in all_layers
+    ]
+    combos = []
+    ordered = sorted(all_layers, key=CACHE_LAYERS.index)
+    for size in range(len(ordered) + 1):
+        for subset in combinations(ordered, size):
+            layers = frozenset(subset)
+            total = bill(stack, traffic, prices, layers).total
+            curve = net_curve(stack, traffic, prices, layers, frozenset())
+            combos.append(
+                Combination(
+                    layers=layers,
+                    total=total,
+                    net=no_cache.total - total,
+                    break_even=break_even(curve) if layers else None,
+                )
+            )
+    return Analysis(configured=configured, no_cache=no_cache, layers=results, combinations=combos)
+
+
+def _layer_result(
+    stack: StackConfig, traffic: Traffic, prices: PriceBook, layer: str, configured: Bill
+) -> LayerResult:
+    with_it = stack.cache_layers
+    without = with_it - {layer}
+    own = configured.owned_by(layer)
+    net = bill(stack, traffic, prices, without).total - configured.total
+    curve = net_curve(stack, traffic, prices, with_it, without)
+    alone_break_even, alone_without = None, None
+    substitute = {"l2": "dax", "dax": "l2"}.get(layer)
+    if substitute in with_it:
+        alone_without = substitute
+        rest = with_it - {substitute}
+        alone_break_even = break_even(net_curve(stack, traffic, prices, rest, rest - {layer}))
+    return LayerResult(
+        layer=layer,
+        monthly_cost=own,
+        requests_absorbed=configured.flows.get(f"{layer}_hits", 0.0),
+        savings=net + own,
+        net=net,
+        break_even=break_even(curve),
+        per_million=curve(traffic.requests + 1e6) - net,
+        alone_break_even=alone_break_even,
+        alone_without=alone_without,
+    )
+
+
+def net_curve(
+    stack: StackConfig,
+    traffic: Traffic,
+    prices: PriceBook,
+    layers: frozenset[str],
+    baseline: frozenset[str],
+) -> Callable[[float], float]:
+    """Dollars a month that `layers` save against `baseline`, as a function of monthly requests."""
+
+    def net(requests: float) -> float:
+        at = traffic.at(requests)
+        return bill(stack, at, prices, baseline).total - bill(stack, at, prices, layers).total
+
+    return net
+
+
+def break_even(net: Callable[[float], float], ceiling: float = BREAK_EVEN_CEILING) -> float | None:
+    """Monthly requests at which `net(requests)` reaches zero, found by bisection.
+
+    0.0 when it pays from the first request, None when it still does not pay at `ceiling`.
+    """
+    if net(ceiling) <= 0:
+        return None
+    low, high = 1.0, ceiling
+    if net(low) >= 0:
+        return 0.0
+    # Geometric bisection: the answer may lie anywhere between one and 10^13 requests.
+    while high / low > 1 + 1e-9:
+        middle = math.sqrt(low * high)
+        if net(middle) >= 0:
+            high = middle
+        else:
+            low = middle
+    return high

@@ -1,0 +1,99 @@
+"""`--plot FILE.png`: net monthly savings against monthly requests for each layer combination.
+
+matplotlib is an optional extra (`pip install 'cache-constructs[cost-plot]'`); it is imported
+only here, and only when a plot is asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from cache_constructs.cost.errors import InputError
+from cache_constructs.cost.model import CACHE_LAYERS, break_even, net_curve
+from cache_constructs.cost.prices import PriceBook
+from cache_constructs.cost.template import StackConfig
+from cache_constructs.cost.traffic import Traffic
+
+INSTALL_HINT = "pip install 'cache-constructs[cost-plot]'"
+POINTS = 61
+LOWEST, HIGHEST = 1e5, 1e11
+"""The requests-a-month axis: a hundred thousand to a hundred billion."""
+
+
+class PlotUnavailable(InputError):
+    """matplotlib is not installed."""
+
+
+def plotted_combinations(stack: StackConfig) -> list[frozenset[str]]:
+    """Every combination of the stack's paid caches (stage cache, Valkey, DAX), each with L1.
+
+    L1 is free and on in every line (where the stack has it), so the plot shows the choices
+    that cost money; the JSON report lists all combinations, L1 off included.
+    """
+    paid = [layer for layer in ("api", "l2", "dax") if layer in stack.cache_layers]
+    base = frozenset({"l1"}) & stack.cache_layers
+    combos = [base]
+    for mask in range(1, 2 ** len(paid)):
+        combos.append(base | {layer for i, layer in enumerate(paid) if mask >> i & 1})
+    return combos
+
+
+def write_plot(
+    path: Path, stack: StackConfig, traffic: Traffic, prices: PriceBook, title: str
+) -> None:
+    """Draw the lines and their break-even points into the PNG `path`."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        raise PlotUnavailable(
+            "--plot", f"needs matplotlib, which is not installed: {INSTALL_HINT}"
+        ) from None
+    volumes = [LOWEST * (HIGHEST / LOWEST) ** (i / (POINTS - 1)) for i in range(POINTS)]
+    figure, axes = pyplot.subplots(figsize=(10, 6), dpi=110)
+    for layers in plotted_combinations(stack):
+        curve = net_curve(stack, traffic, prices, layers, frozenset())
+        crossing = break_even(curve)
+        label = _label(layers) + _pays(crossing)
+        (line,) = axes.plot(volumes, [curve(n) for n in volumes], label=label, linewidth=1.6)
+        if crossing and LOWEST <= crossing <= HIGHEST:
+            axes.plot([crossing], [0.0], marker="o", color=line.get_color(), markersize=7)
+    axes.axhline(0.0, color="black", linewidth=0.8)
+    axes.set_xscale("log")
+    axes.set_yscale("symlog", linthresh=10)
+    axes.set_xlabel("requests a month")
+    axes.set_ylabel("net monthly savings vs no cache, USD (linear within ±10)")
+    axes.set_title(title, fontsize=10)
+    axes.grid(True, which="both", alpha=0.25)
+    axes.legend(fontsize=8, loc="upper left")
+    figure.tight_layout()
+    try:
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise InputError("--plot", f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        pyplot.close(figure)
+
+
+def _label(layers: frozenset[str]) -> str:
+    names = {"api": "stage cache", "l1": "L1", "l2": "Valkey", "dax": "DAX"}
+    return " + ".join(names[layer] for layer in CACHE_LAYERS if layer in layers) or "no cache"
+
+
+def _pays(crossing: float | None) -> str:
+    if crossing is None:
+        return " (never pays)"
+    if crossing == 0:
+        return " (pays from the first request)"
+    return f" (pays above {_short(crossing)})"
+
+
+def _short(n: float) -> str:
+    exponent = math.floor(math.log10(n))
+    for size, suffix in ((9, "B"), (6, "M"), (3, "k")):
+        if exponent >= size:
+            return f"{n / 10**size:.3g}{suffix}"
+    return f"{n:.0f}"

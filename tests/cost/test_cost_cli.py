@@ -1,0 +1,243 @@
+"""`cache-cost estimate` end to end: real templates, bench defaults, JSON, plot, every error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.synth
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_dev_estimate_prints_the_table_and_a_recommendation_per_layer(cli, templates) -> None:
+    run = cli("estimate", "--template", templates["dev"], "--requests", "10000000")
+    assert run.status == 0, run.err
+    out = run.out
+    for heading in ("monthly cost", "requests absorbed", "savings", "net", "break-even"):
+        assert heading in out
+    for row in (
+        "API Gateway stage cache (0.5 GB)",
+        "L1 in-process",
+        "Valkey serverless",
+        "of which stream invalidator",
+        "DAX 1 x dax.t3.small",
+        "Lambda (read, list, write)",
+        "DynamoDB",
+    ):
+        assert row in out, row
+    recommendations = out.split("Recommendations:")[1].split("\n\n")[0].strip().splitlines()
+    assert len(recommendations) == 4
+    assert any(
+        "does not pay below" in line or "does not pay at any volume" in line
+        for line in recommendations
+    )
+    # 730 h x $0.02 (0.5 GB) and 730 h x $0.04 (dax.t3.small), straight from the snapshot.
+    assert "$14.60" in out and "$29.20" in out
+
+
+def test_prod_estimate_prices_the_replication_group_and_three_dax_nodes(cli, templates) -> None:
+    run = cli("estimate", "--template", templates["prod"], "--json")
+    assert run.status == 0, run.err
+    report = json.loads(run.out)
+    lines = report["bill"]["lines"]
+    assert lines["valkey_nodes"] == pytest.approx(3 * 730 * 0.2016)
+    assert lines["dax_nodes"] == pytest.approx(3 * 730 * 0.269)
+    assert lines["api_cache"] == pytest.approx(730 * 0.038)
+    assert [layer["layer"] for layer in report["layers"]] == ["api", "l1", "l2", "dax"]
+    assert len(report["combinations"]) == 16
+    confirmations = {f["price"]: f["confirmation"] for f in report["prices"]["figures"]}
+    assert confirmations["ElastiCache Valkey cache.r7g.large node-hour"] == "unconfirmed"
+    assert confirmations["API Gateway REST request"] == "aws"
+
+
+def test_json_stays_valid_without_writes(cli, templates) -> None:
+    run = cli("estimate", "--template", templates["dev"], "--json", "--read-write-ratio", "1:0")
+    assert run.status == 0, run.err
+    report = json.loads(run.out)  # no Infinity in the output
+    assert report["traffic"]["reads_per_write"] is None
+    assert report["bill"]["flows"]["writes"] == 0
+
+
+def test_json_matches_the_text_figures(cli, templates) -> None:
+    args = ("estimate", "--template", templates["dev"], "--requests", "50000000", "--item-kb", "2")
+    report = json.loads(cli(*args, "--json").out)
+    text = cli(*args).out
+    for layer in report["layers"]:
+        assert f"${layer['monthly_cost']:,.2f}" in text
+        assert layer["recommendation"] in text
+    assert report["traffic"]["item_kb"] == 2.0
+    assert report["net_monthly_savings"] == pytest.approx(
+        report["no_cache_total"] - report["bill"]["total"]
+    )
+
+
+def test_hit_ratios_default_to_the_bench_result_in_the_current_directory(
+    cli, templates, tmp_path, monkeypatch
+) -> None:
+    bench = {
+        "machine": {"date": "2026-12-01T00:00:00+00:00"},
+        "mode": "full",
+        "scenarios": {
+            "zipf": {
+                "write_fraction": 0.05,
+                "peers": {
+                    "ours": {"reads": 1000, "sources": {"HIT-L1": 500, "HIT-L2": 300, "MISS": 200}},
+                    "ours_l1_off": {"hit_ratio": 0.7},
+                },
+            }
+        },
+    }
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "latest.json").write_text(json.dumps(bench))
+    monkeypatch.chdir(tmp_path)
+    report = json.loads(cli("estimate", "--template", templates["dev"], "--json").out)
+    ratios = report["traffic"]["hit_ratios"]
+    assert ratios["l1"]["value"] == pytest.approx(0.5)  # 500 / 1000
+    assert ratios["l2"]["value"] == pytest.approx(0.6)  # 300 / (1000 - 500)
+    assert ratios["api"]["value"] == pytest.approx(0.7)
+    assert "bench/results/latest.json" in ratios["l2"]["source"]
+    assert report["traffic"]["reads_per_write"] == pytest.approx(19)  # 0.95 / 0.05
+    # A flag wins over the bench, and says so.
+    report = json.loads(
+        cli("estimate", "--template", templates["dev"], "--json", "--l2-hit-ratio", "0.9").out
+    )
+    assert report["traffic"]["hit_ratios"]["l2"] == {"value": 0.9, "source": "--l2-hit-ratio"}
+
+
+def test_the_repositorys_bench_result_is_read_with_the_flag(cli, templates) -> None:
+    latest = ROOT / "bench" / "results" / "latest.json"
+    report = json.loads(
+        cli("estimate", "--template", templates["dev"], "--bench", latest, "--json").out
+    )
+    data = json.loads(latest.read_text())["scenarios"]["zipf"]["peers"]["ours"]
+    l1 = data["sources"]["HIT-L1"] / data["reads"]
+    assert report["traffic"]["hit_ratios"]["l1"]["value"] == pytest.approx(l1)
+
+
+def test_without_a_bench_result_the_built_in_figures_are_used(
+    cli, templates, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = json.loads(cli("estimate", "--template", templates["dev"], "--json").out)
+    assert "built-in" in report["traffic"]["hit_ratios"]["l1"]["source"]
+
+
+def test_the_only_template_in_cdk_out_is_the_default(cli, templates, tmp_path, monkeypatch) -> None:
+    (tmp_path / "cdk.out").mkdir()
+    shutil.copy(templates["dev"], tmp_path / "cdk.out" / templates["dev"].name)
+    monkeypatch.chdir(tmp_path)
+    run = cli("estimate")
+    assert run.status == 0, run.err
+    assert "CachedProductService-dev.template.json" in run.out
+
+
+def test_user_offer_files_replace_the_snapshot(cli, templates) -> None:
+    args = ["estimate", "--template", templates["dev"], "--json"]
+    for path in sorted((FIXTURES / "round_prices").glob("*.json")):
+        args += ["--prices", str(path)]
+    report = json.loads(cli(*args).out)
+    assert report["bill"]["lines"]["dax_nodes"] == pytest.approx(730 * 0.04)
+    assert report["bill"]["lines"]["valkey_storage"] == pytest.approx(0.1 * 730 * 0.10)
+    assert all(f["published"] == "2026-11-01T00:00:00Z" for f in report["prices"]["figures"])
+
+
+def test_plot_is_a_png_with_one_line_per_paid_combination(cli, templates, tmp_path) -> None:
+    from cache_constructs.cost.plot import plotted_combinations
+    from cache_constructs.cost.template import read_template
+
+    # Stage cache, Valkey and DAX on or off, L1 always on: 2^3 = 8 lines.
+    combos = plotted_combinations(read_template(templates["dev"]))
+    assert len(combos) == 8 and all("l1" in c for c in combos)
+    path = tmp_path / "savings.png"
+    run = cli("estimate", "--template", templates["dev"], "--plot", path)
+    assert run.status == 0, run.err
+    assert f"Plot written: {path}" in run.err
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        assert image.size[0] >= 800 and image.size[1] >= 500
+        # Not a blank canvas: a chart of lines has many distinct colours.
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 24) or []
+        assert len(colours) > 50
+
+
+def test_plot_without_matplotlib_exits_2_saying_how_to_install_it(
+    cli, templates, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    path = tmp_path / "savings.png"
+    run = cli("estimate", "--template", templates["dev"], "--plot", path)
+    assert run.status == 2
+    assert "--plot" in run.err
+    assert "pip install 'cache-constructs[cost-plot]'" in run.err
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--requests", "-5"], "--requests"),
+        (["--requests", "many"], "--requests"),
+        (["--l2-hit-ratio", "1.5"], "--l2-hit-ratio"),
+        (["--api-hit-ratio", "-0.1"], "--api-hit-ratio"),
+        (["--dax-hit-ratio", "2"], "--dax-hit-ratio"),
+        (["--l1-hit-ratio", "1.01"], "--l1-hit-ratio"),
+        (["--item-kb", "0"], "--item-kb"),
+        (["--item-kb", "-1"], "--item-kb"),
+        (["--read-write-ratio", "-1"], "--read-write-ratio"),
+        (["--read-write-ratio", "0:1"], "--read-write-ratio"),
+        (["--list-share", "1.2"], "--list-share"),
+        (["--consistent-read-share", "-0.5"], "--consistent-read-share"),
+        (["--cached-items", "-10"], "--cached-items"),
+        (["--page-items", "2.5"], "--page-items"),
+        (["--handler-ms", "-1"], "--handler-ms"),
+        (["--region", "mars-1"], "--region"),
+        (["--region", "eu-west-1"], "--prices"),  # the snapshot has no DynamoDB price there
+        (["--prices", str(FIXTURES / "malformed_truncated.json")], "--prices"),
+        (["--prices", str(FIXTURES / "malformed_price.json")], "pricePerUnit.USD"),
+        (["--prices", str(FIXTURES / "malformed_no_products.json")], "--prices"),
+        (["--prices", "/nonexistent/index.json"], "--prices"),
+        (["--bench", str(FIXTURES / "malformed_truncated.json")], "--bench"),
+        (["--bench", "/nonexistent/latest.json"], "--bench"),
+        (["--plot", "/nonexistent/folder/savings.png"], "--plot"),
+    ],
+)
+def test_every_bad_input_exits_2_naming_the_flag_or_field(
+    cli, templates, args: list[str], named: str
+) -> None:
+    run = cli("estimate", "--template", templates["dev"], *args)
+    assert run.status == 2, run.out
+    assert named in run.err
+    assert "Traceback" not in run.err
+    assert run.out == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [(None, "--template: cannot read"), ("{", "--template"), ('{"Resources": {}}', "--template")],
+)
+def test_an_unreadable_template_exits_2(cli, tmp_path, content: str | None, named: str) -> None:
+    path = tmp_path / "Stack.template.json"
+    if content is not None:
+        path.write_text(content)
+    run = cli("estimate", "--template", path)
+    assert run.status == 2
+    assert named in run.err
+
+
+def test_no_template_and_no_cdk_out_names_template(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = cli("estimate")
+    assert run.status == 2
+    assert "--template" in run.err and "make synth" in run.err
