@@ -76,7 +76,7 @@ def render(results: dict[str, Any]) -> str:
     out += [
         "The hit-path figures of ours are measured in one process, interleaved read by read "
         "(bare resolver, Powertools floor, read handler L1 and L2 hit, cache API L1 and L2 hit, "
-        "raw GET + decode), each statistic judged with a tolerance of two bootstrap standard "
+        "raw GET + decode), each statistic judged with a tolerance of two block-bootstrap standard "
         "errors (+-): a target is missed only beyond it.",
         "",
     ]
