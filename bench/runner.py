@@ -14,6 +14,7 @@ from bench.machine import describe
 from bench.origin import running_origin
 from bench.scenarios import (
     cold_start,
+    convergence,
     hit_path,
     redis_outage,
     stale_reads,
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, Callable[[BenchContext], dict[str, Any]]] = {
     "zipf": zipf.run,
     "stale_reads": stale_reads.run,
     "redis_outage": redis_outage.run,
+    "convergence": convergence.run,
     "synth": synth.run,
 }
 

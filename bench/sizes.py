@@ -26,6 +26,12 @@ class Sizes:
     stale_interleavings: int
     outage_seconds: float
     synth_runs: int
+    convergence_readers: int = 4
+    """Reader processes per peer in the read-your-writes convergence scenario."""
+    convergence_writes: int = 50
+    convergence_interval_s: float = 0.2
+    convergence_pace_ms: float = 1.0
+    """Pause between a reader's reads."""
 
 
 FULL = Sizes(
@@ -59,6 +65,7 @@ QUICK = Sizes(
     stale_interleavings=100,
     outage_seconds=2.0,
     synth_runs=1,
+    convergence_writes=20,
 )
 TINY = Sizes(
     name="tiny",
@@ -75,6 +82,9 @@ TINY = Sizes(
     stale_interleavings=6,
     outage_seconds=0.3,
     synth_runs=1,
+    convergence_readers=2,
+    convergence_writes=3,
+    convergence_interval_s=0.05,
 )
 
 

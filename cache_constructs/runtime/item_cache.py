@@ -34,6 +34,7 @@ from .l1_cache import L1Cache
 from .l2_store import LANDED, L2Store, LeaseResult
 from .origin import Origin
 from .results import BYPASS, HIT_L1, HIT_L2, MISS, STALE, CachedRead
+from .tracking import Ticket
 
 DEFAULT_LEASE_MS = 2_000
 """Lease lifetime: longer than an origin read, short enough that a crashed filler is forgotten."""
@@ -106,14 +107,19 @@ class ItemCache:
     def _read_l2(self, product_id: str, l2: L2Store) -> CachedRead:
         keys = item_keys(product_id)
         started = time.perf_counter()
-        cached = envelope.decode_or_none(l2.get(keys.value))
+        # Through L1's tracking connection when L1 is on: only a tracked value may enter L1.
+        if self.l1 is not None:
+            raw, ticket = self.l1.read_through(product_id, keys.value, l2.get)
+        else:
+            raw, ticket = l2.get(keys.value), None
+        cached = envelope.decode_or_none(raw)
         telemetry.latency(telemetry.L2_LATENCY, (time.perf_counter() - started) * 1e3)
         if cached is not None:
             now_ms = self._now_ms()
             fresh = now_ms < cached.fresh_until_ms
             if fresh and not self._refresh_early(cached.fresh_until_ms, now_ms):
                 telemetry.count(telemetry.L2_HIT)
-                self._remember_envelope(product_id, cached)
+                self._remember_envelope(product_id, cached, ticket=ticket)
                 return self._from_envelope(cached, HIT_L2)
             return self._refresh(product_id, l2, cached, fresh)
         telemetry.count(telemetry.L2_MISS)
@@ -325,7 +331,16 @@ class ItemCache:
     def _ttl_ms(self, ttl_seconds: int) -> int:
         return int(jittered(ttl_seconds, self.policy.jitter, self._rng) * 1000)
 
-    def _remember(self, product_id: str, fetched: _Fetched, *, fresh_until_ms: int | None) -> None:
+    def _remember(
+        self,
+        product_id: str,
+        fetched: _Fetched,
+        *,
+        fresh_until_ms: int | None,
+        ticket: Ticket | None = None,
+    ) -> None:
+        # With client tracking only a value read through it (`ticket`) enters L1: a fill or a
+        # write-through sets L2 untracked, so its value waits for the next (tracked) L2 hit.
         if self.l1 is None:
             return
         ttl = jittered(
@@ -341,13 +356,25 @@ class ItemCache:
             ttl = min(ttl, (fresh_until_ms - self._now_ms()) / 1000.0)
         version = fetched.version if fetched.body is not None else None
         self.l1.put(
-            product_id, body=fetched.body, etag=fetched.etag, version=version, ttl_seconds=ttl
+            product_id,
+            body=fetched.body,
+            etag=fetched.etag,
+            version=version,
+            ttl_seconds=ttl,
+            ticket=ticket,
         )
 
-    def _remember_envelope(self, product_id: str, cached: envelope.Envelope) -> None:
+    def _remember_envelope(
+        self, product_id: str, cached: envelope.Envelope, *, ticket: Ticket | None = None
+    ) -> None:
         if self.l1 is None:
             return
-        self._remember(product_id, self._fetched_of(cached), fresh_until_ms=cached.fresh_until_ms)
+        self._remember(
+            product_id,
+            self._fetched_of(cached),
+            fresh_until_ms=cached.fresh_until_ms,
+            ticket=ticket,
+        )
 
     @staticmethod
     def _fetched_of(cached: envelope.Envelope) -> _Fetched:

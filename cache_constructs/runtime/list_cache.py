@@ -24,6 +24,7 @@ from .l1_cache import L1Cache
 from .l2_store import L2Store
 from .origin import Origin
 from .results import BYPASS, HIT_L1, HIT_L2, MISS, CachedRead
+from .tracking import Ticket
 
 _GENERATION_SEED_BITS = 48
 
@@ -64,7 +65,7 @@ class ListCache:
             self._remember(l1_key, page, self.policy.l1_ttl_seconds)
             return CachedRead(page.body, page.etag, None, MISS)
         try:
-            key = self._page_key(self.l2, category, limit, cursor)
+            key, ticket = self._page_key(self.l2, l1_key, category, limit, cursor)
             started = time.perf_counter()
             raw = self.l2.get(key)
             telemetry.latency(telemetry.L2_LATENCY, (time.perf_counter() - started) * 1e3)
@@ -80,6 +81,7 @@ class ListCache:
                 l1_key,
                 Rendered(cached.body, cached.etag, cached.version),
                 (cached.fresh_until_ms - now_ms) / 1000.0,
+                ticket=ticket,
             )
             return CachedRead(cached.body, cached.etag, None, HIT_L2)
         telemetry.count(telemetry.L2_MISS)
@@ -119,9 +121,21 @@ class ListCache:
             self.l2.bump_generation(generation_key(category), self._seed())
             telemetry.count(telemetry.INVALIDATIONS)
 
-    def _page_key(self, l2: L2Store, category: str, limit: int, cursor: str | None) -> str:
-        generation = l2.generation(generation_key(category), self._seed())
-        return page_key(category, generation, limit, cursor)
+    def _page_key(
+        self, l2: L2Store, l1_key: tuple[Any, ...], category: str, limit: int, cursor: str | None
+    ) -> tuple[str, Ticket | None]:
+        """The page's L2 key under the current generation, and the ticket that lets the page
+        enter L1: the generation is read through L1's tracking connection, so a bump (INCR)
+        pushes an invalidation that discards every L1 page of the category."""
+        gen_key = generation_key(category)
+        raw, ticket = (
+            self.l1.read_through(l1_key, gen_key, l2.get) if self.l1 is not None else (None, None)
+        )
+        if raw is None:  # no L1, or the generation does not exist yet (started just below)
+            generation, ticket = l2.generation(gen_key, self._seed()), None
+        else:
+            generation = int(raw)
+        return page_key(category, generation, limit, cursor), ticket
 
     def _seed(self) -> int:
         return self._rng.getrandbits(_GENERATION_SEED_BITS)
@@ -130,8 +144,18 @@ class ListCache:
         items, last_key = self.origin.query_collection(category, limit, start_key)
         return self.origin.codec.render_page(items, last_key)
 
-    def _remember(self, key: tuple[Any, ...], page: Rendered, ttl_seconds: float) -> None:
+    def _remember(
+        self,
+        key: tuple[Any, ...],
+        page: Rendered,
+        ttl_seconds: float,
+        *,
+        ticket: Ticket | None = None,
+    ) -> None:
+        # With client tracking only a page whose generation was read through it enters L1.
         if self.l1 is None:
             return
         ttl = min(jittered(self.policy.l1_ttl_seconds, self.policy.jitter, self._rng), ttl_seconds)
-        self.l1.put(key, body=page.body, etag=page.etag, version=None, ttl_seconds=ttl)
+        self.l1.put(
+            key, body=page.body, etag=page.etag, version=None, ttl_seconds=ttl, ticket=ticket
+        )

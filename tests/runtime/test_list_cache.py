@@ -40,6 +40,7 @@ def test_cached_in_l1_and_l2_then_invalidated_by_one_incr(make_runtime, counting
     put_product(counting_dynamo, "c1", 1, category="garden")
     lists = make_runtime().lists
     assert lists.read("garden", 20, None).x_cache == "MISS"
+    assert lists.read("garden", 20, None).x_cache == "HIT-L2"  # a tracked read: enters L1
     assert lists.read("garden", 20, None).x_cache == "HIT-L1"
     other = make_runtime().lists  # another environment: L2
     assert other.read("garden", 20, None).x_cache == "HIT-L2"
