@@ -14,6 +14,7 @@ from bench.machine import describe
 from bench.origin import running_origin
 from bench.scenarios import (
     cold_start,
+    convergence,
     hit_path,
     list_stampede,
     redis_outage,
@@ -36,6 +37,7 @@ SCENARIOS: dict[str, Callable[[BenchContext], dict[str, Any]]] = {
     "stale_reads_eviction": stale_reads_eviction.run,
     "stale_reads_blips": stale_reads_blips.run,
     "redis_outage": redis_outage.run,
+    "convergence": convergence.run,
     "synth": synth.run,
 }
 

@@ -33,10 +33,16 @@ class Sizes:
     blip_interleavings: int = 7
     """Forced interleavings with a Redis blip (7 orders in turn)."""
     blip_seconds: float = 1.0
-    """How long each Redis blip lasts (redis-server stopped, then started on the same port)."""
+    """How long each Redis blip lasts (redis-server frozen with SIGSTOP, then resumed)."""
     list_stampede_processes: int = 4
     list_stampede_threads: int = 4
     list_stampede_generations: int = 3
+    convergence_readers: int = 4
+    """Reader processes per peer in the read-your-writes convergence scenario."""
+    convergence_writes: int = 50
+    convergence_interval_s: float = 0.2
+    convergence_pace_ms: float = 1.0
+    """Pause between a reader's reads."""
 
 
 FULL = Sizes(
@@ -82,6 +88,7 @@ QUICK = Sizes(
     list_stampede_processes=4,
     list_stampede_threads=4,
     list_stampede_generations=3,
+    convergence_writes=20,
 )
 TINY = Sizes(
     name="tiny",
@@ -105,6 +112,9 @@ TINY = Sizes(
     list_stampede_processes=2,
     list_stampede_threads=2,
     list_stampede_generations=2,
+    convergence_readers=2,
+    convergence_writes=3,
+    convergence_interval_s=0.05,
 )
 
 

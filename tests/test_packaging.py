@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,7 +20,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".build" / "wheelhouse"
-PROJECT_FILES = ["pyproject.toml", "README.md", "cache_constructs"]
 
 pytestmark = pytest.mark.synth
 
@@ -89,26 +87,6 @@ api.add_cached_route(
 CacheDashboard(stack, "Dashboard", sources=products)
 app.synth()
 '''
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("source")
-    for name in PROJECT_FILES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(path, source / name)
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(dist)],
-        cwd=source,
-        check=True,
-        capture_output=True,
-    )
-    (built,) = dist.glob("cache_constructs-*.whl")
-    return built
 
 
 def test_wheel_carries_the_whole_asset_in_one_top_level_package(wheel: Path) -> None:

@@ -23,6 +23,9 @@ STALE_SERVED = "StaleServed"
 LEASE_WAIT = "LeaseWait"
 CACHE_WRITE_FAILURE = "CacheWriteFailure"
 INVALIDATIONS = "Invalidations"
+L1_TRACKING_UNAVAILABLE = "L1TrackingUnavailable"
+"""Counted once per environment whose Redis/Valkey refused client tracking: its L1 is then
+bounded by the policy's L1 TTL only (docs/architecture.md, "Consistency promise")."""
 
 COUNT_METRICS: tuple[str, ...] = (
     L1_HIT,
@@ -36,6 +39,7 @@ COUNT_METRICS: tuple[str, ...] = (
     LEASE_WAIT,
     CACHE_WRITE_FAILURE,
     INVALIDATIONS,
+    L1_TRACKING_UNAVAILABLE,
 )
 """Counts (unit Count), summed per flush."""
 LATENCY_METRICS: tuple[str, ...] = (L1_LATENCY, L2_LATENCY, ORIGIN_LATENCY)

@@ -49,6 +49,7 @@ from .leases import (
 )
 from .origin import Fence, Origin, OriginAnswer
 from .results import BYPASS, HIT_L1, HIT_L2, MISS, STALE, CachedRead
+from .tracking import Ticket, TrackedRead
 
 XFETCH_BETA = 1.0
 EPOCH_BITS = 48
@@ -119,7 +120,7 @@ class ItemCache:
     def _read_l2(self, item_id: str, l2: L2Store) -> CachedRead:
         keys = item_keys(item_id)
         started = time.perf_counter()
-        raw = l2.get(keys.value)
+        raw, ticket = self._l2_get(item_id, keys.value, l2)
         telemetry.latency(telemetry.L2_LATENCY, (time.perf_counter() - started) * 1e3)
         cached = envelope.decode_or_none(raw)
         if cached is None:
@@ -130,14 +131,25 @@ class ItemCache:
             cached.fresh_until_ms, now_ms
         ):
             telemetry.count(telemetry.L2_HIT)
-            self._l1_remember(item_id, cached.value, fresh_until_ms=cached.fresh_until_ms)
+            self._l1_remember(
+                item_id, cached.value, fresh_until_ms=cached.fresh_until_ms, ticket=ticket
+            )
             return CachedRead(cached.value, HIT_L2)
-        return self._through_lease(item_id, l2, keys, seen=raw)
+        return self._through_lease(item_id, l2, keys, seen=raw, ticket=ticket)
 
     def _through_lease(
-        self, item_id: str, l2: L2Store, keys: ItemKeys, *, seen: bytes | None
+        self,
+        item_id: str,
+        l2: L2Store,
+        keys: ItemKeys,
+        *,
+        seen: bytes | None,
+        ticket: Ticket | None = None,
     ) -> CachedRead:
-        """Everything but a fresh hit: decide on what lease.lua says the value is now."""
+        """Everything but a fresh hit: decide on what lease.lua says the value is now.
+
+        `ticket` is the tracked GET's (L1 coherence): it vouches only for the value that GET
+        saw, so a value lease.lua returns enters L1 with it only if it is the same."""
         token = new_token()
         try:
             lease = self._lease(l2, keys, token)
@@ -145,7 +157,7 @@ class ItemCache:
             stored = envelope.decode_or_none(seen)
             if stored is None:
                 raise
-            return self._serve(item_id, stored)
+            return self._serve(item_id, stored, ticket=ticket)
         current = envelope.decode_or_none(lease.value)
         if current is not None:
             if lease.value != seen and self._now_ms() < current.fresh_until_ms:
@@ -154,7 +166,8 @@ class ItemCache:
                     self._release(l2, keys.lease, token)
                 return self._serve(item_id, current)
             if not lease.acquired:  # someone else is refreshing it: serve it meanwhile
-                return self._serve(item_id, current)
+                same = lease.value == seen
+                return self._serve(item_id, current, ticket=ticket if same else None)
             return self._refresh(item_id, l2, keys, lease, token, current)
         if not lease.acquired:
             waited = self._wait_for_fill(item_id, l2, keys, token, lease)
@@ -220,12 +233,21 @@ class ItemCache:
         u = self._rng.random() or 1e-12
         return now_ms - delta_ms * XFETCH_BETA * math.log(u) >= fresh_until_ms
 
-    def _serve(self, item_id: str, stored: envelope.Stored, *, count: bool = True) -> CachedRead:
+    def _serve(
+        self,
+        item_id: str,
+        stored: envelope.Stored,
+        *,
+        count: bool = True,
+        ticket: Ticket | None = None,
+    ) -> CachedRead:
         """An L2 entry as this caller's answer: HIT-L2 while fresh, else STALE (inside SWR)."""
         if self._now_ms() < stored.fresh_until_ms:
             if count:
                 telemetry.count(telemetry.L2_HIT)
-            self._l1_remember(item_id, stored.value, fresh_until_ms=stored.fresh_until_ms)
+            self._l1_remember(
+                item_id, stored.value, fresh_until_ms=stored.fresh_until_ms, ticket=ticket
+            )
             return CachedRead(stored.value, HIT_L2)
         telemetry.count(telemetry.STALE_SERVED)
         return CachedRead(stored.value, STALE)
@@ -373,7 +395,14 @@ class ItemCache:
         )
         telemetry.count(telemetry.INVALIDATIONS)
 
-    # --- L1 (every L1 interaction of this class is one of these three) --------------------
+    # --- L1 (every L1 interaction of this class is one of these) -------------------------
+
+    def _l2_get(self, item_id: str, value_key: str, l2: L2Store) -> TrackedRead:
+        """The item's L2 GET: through L1's tracking connection when L1 is on, so that only a
+        tracked value may enter L1 (its ticket); else a plain GET."""
+        if self.l1 is None:
+            return TrackedRead(l2.get(value_key), None)
+        return self.l1.read_through(item_id, value_key, l2.get)
 
     def _l1_lookup(self, item_id: str) -> CachedRead | None:
         """A HIT-L1 answer, or None (counted either way)."""
@@ -397,10 +426,13 @@ class ItemCache:
         *,
         fresh_until_ms: int,
         as_of_ms: int | None = None,
+        ticket: Ticket | None = None,
     ) -> None:
         """Keep `value` (current as of `as_of_ms`, default now) in L1 for at most the L1 TTL
         (the negative TTL for not-found) counted from `as_of_ms`, and never past its L2
-        freshness."""
+        freshness. With client tracking only a value read through it (`ticket`) enters L1: a
+        fill or a write-through sets L2 untracked, so its value waits for the next (tracked)
+        L2 hit."""
         if self.l1 is None:
             return
         now_ms = self._now_ms()
@@ -415,6 +447,7 @@ class ItemCache:
             etag=None if value is None else value.etag,
             version=None if value is None else value.version,
             ttl_seconds=ttl,
+            ticket=ticket,
         )
 
     def _l1_forget(self, item_id: str) -> None:

@@ -49,6 +49,7 @@ from .leases import (
 )
 from .origin import Origin
 from .results import BYPASS, HIT_L1, HIT_L2, MISS, STALE, CachedRead
+from .tracking import Ticket
 
 DEFAULT_SETTLE_SECONDS = 1.0
 """How long after a bump a GSI query may still miss the write (the index's replication lag,
@@ -131,7 +132,7 @@ class ListCache:
         start_key: Item | None,
     ) -> CachedRead:
         gen_key = generation_key(category)
-        generation = l2.generation(gen_key, self._floor())
+        generation, ticket = self._generation(l2, l1_key, gen_key)
         keys = page_keys(category, generation, limit, cursor)
         started = time.perf_counter()
         raw = l2.get(keys.value)
@@ -139,7 +140,9 @@ class ListCache:
         cached = envelope.decode_or_none(raw)
         if cached is not None and self._now_ms() < cached.fresh_until_ms:
             telemetry.count(telemetry.L2_HIT)
-            self._l1_remember(l1_key, cached.value, fresh_until_ms=cached.fresh_until_ms)
+            self._l1_remember(
+                l1_key, cached.value, fresh_until_ms=cached.fresh_until_ms, ticket=ticket
+            )
             return CachedRead(cached.value, HIT_L2)
         if cached is None:
             telemetry.count(telemetry.L2_MISS)
@@ -151,11 +154,13 @@ class ListCache:
             if lease.value != raw and self._now_ms() < current.fresh_until_ms:
                 if lease.acquired:  # filled or refreshed since our GET
                     self._release(l2, keys.lease, token)
-                return self._serve(l1_key, current)
+                return self._serve(l1_key, current, ticket=ticket)
             if not lease.acquired:  # stale, same generation: served while one refreshes
-                return self._serve(l1_key, current)
+                return self._serve(l1_key, current, ticket=ticket)
         elif not lease.acquired:
-            waited = self._wait_for_fill(l1_key, l2, gen_key, keys, generation, token, lease)
+            waited = self._wait_for_fill(
+                l1_key, l2, gen_key, keys, generation, token, lease, ticket
+            )
             if isinstance(waited, CachedRead):
                 return waited
             lease = waited
@@ -169,9 +174,9 @@ class ListCache:
                 self._release(l2, keys.lease, token)
             if current is not None:  # the origin failed; the policy allows the stale page
                 telemetry.logger.exception("list query failed; serving the cached page")
-                return self._serve(l1_key, current)
+                return self._serve(l1_key, current, ticket=ticket)
             raise
-        self._fill(l2, l1_key, gen_key, keys, generation, page, token, started_ms)
+        self._fill(l2, l1_key, gen_key, keys, generation, page, token, started_ms, ticket)
         return CachedRead(page, MISS)
 
     def _wait_for_fill(
@@ -183,6 +188,7 @@ class ListCache:
         generation: int,
         token: str,
         lease: PageLease,
+        ticket: Ticket | None,
     ) -> CachedRead | PageLease:
         """Poll the page's (renewed) lease for its holder's fill; see ItemCache."""
         telemetry.count(telemetry.LEASE_WAIT)
@@ -193,18 +199,25 @@ class ListCache:
             if current is not None:
                 if lease.acquired:
                     self._release(l2, keys.lease, token)
-                return self._serve(l1_key, current, count=False)
+                return self._serve(l1_key, current, count=False, ticket=ticket)
             if lease.acquired:
                 return lease
         return lease
 
     def _serve(
-        self, l1_key: tuple[Any, ...], stored: envelope.Stored, *, count: bool = True
+        self,
+        l1_key: tuple[Any, ...],
+        stored: envelope.Stored,
+        *,
+        count: bool = True,
+        ticket: Ticket | None = None,
     ) -> CachedRead:
         if self._now_ms() < stored.fresh_until_ms:
             if count:
                 telemetry.count(telemetry.L2_HIT)
-            self._l1_remember(l1_key, stored.value, fresh_until_ms=stored.fresh_until_ms)
+            self._l1_remember(
+                l1_key, stored.value, fresh_until_ms=stored.fresh_until_ms, ticket=ticket
+            )
             return CachedRead(stored.value, HIT_L2)
         telemetry.count(telemetry.STALE_SERVED)
         return CachedRead(stored.value, STALE)
@@ -241,6 +254,7 @@ class ListCache:
         page: Rendered,
         token: str,
         started_ms: int,
+        ticket: Ticket | None,
     ) -> None:
         fresh_ms = int(jittered(self.policy.l2_ttl_seconds, self.policy.jitter, self._rng) * 1000)
         ttl_ms = fresh_ms + self.policy.swr_seconds * 1000
@@ -261,7 +275,9 @@ class ListCache:
             telemetry.count(telemetry.CACHE_WRITE_FAILURE)
             return
         if landed:
-            self._l1_remember(l1_key, page, fresh_until_ms=fresh_until_ms, as_of_ms=started_ms)
+            self._l1_remember(
+                l1_key, page, fresh_until_ms=fresh_until_ms, as_of_ms=started_ms, ticket=ticket
+            )
 
     def _renew(self, lease_key: str, token: str, lease_ms: int) -> bool:
         if self.l2 is None:
@@ -301,7 +317,19 @@ class ListCache:
             self.l2.bump_generation(generation_key(category), self._floor())
             telemetry.count(telemetry.INVALIDATIONS)
 
-    # --- L1 (every L1 interaction of this class is one of these three) --------------------
+    # --- L1 (every L1 interaction of this class is one of these) -------------------------
+
+    def _generation(
+        self, l2: L2Store, l1_key: tuple[Any, ...], gen_key: str
+    ) -> tuple[int, Ticket | None]:
+        """The category's generation, and the ticket that lets its pages enter L1: the
+        generation is read through L1's tracking connection, so a bump pushes an invalidation
+        that discards every L1 page of the category. A missing counter starts now."""
+        if self.l1 is not None:
+            raw, ticket = self.l1.read_through(l1_key, gen_key, l2.get)
+            if raw is not None:
+                return int(raw), ticket
+        return l2.generation(gen_key, self._floor()), None
 
     def _l1_lookup(self, key: tuple[Any, ...]) -> CachedRead | None:
         if self.l1 is None:
@@ -320,9 +348,11 @@ class ListCache:
         *,
         fresh_until_ms: int,
         as_of_ms: int | None = None,
+        ticket: Ticket | None = None,
     ) -> None:
         """Keep `page` (current as of `as_of_ms`, default now) for at most the L1 TTL counted
-        from `as_of_ms`, and never past its L2 freshness."""
+        from `as_of_ms`, and never past its L2 freshness. With client tracking only a page
+        whose generation was read through it (`ticket`) enters L1."""
         if self.l1 is None or page is None:
             return
         now_ms = self._now_ms()
@@ -334,7 +364,14 @@ class ListCache:
             )
             - (now_ms - as_of) / 1000.0
         )
-        self.l1.put(key, body=page.body, etag=page.etag, version=page.version, ttl_seconds=ttl)
+        self.l1.put(
+            key,
+            body=page.body,
+            etag=page.etag,
+            version=page.version,
+            ttl_seconds=ttl,
+            ticket=ticket,
+        )
 
     def _l1_forget_all(self) -> None:
         if self.l1 is not None:

@@ -100,3 +100,14 @@ def test_l2_hit_with_tracing_enabled_loads_no_xray_sdk(runtime: Any, redis_url: 
     # Deployed functions run with Tracing.ACTIVE and POWERTOOLS_TRACE_DISABLED unset.
     result = read_in_a_fresh_process(runtime, redis_url)
     assert result["heavy"] == []
+
+
+def test_a_cold_start_read_tracks_nothing(runtime: Any, redis_url: str) -> None:
+    # The first read of a key in a fresh environment is not read through the tracking
+    # connection (a key is, from its second recent lookup on): a cold start opens none, and
+    # a one-off read adds nothing to the server's tracking table.
+    import redis
+
+    read_in_a_fresh_process(runtime, redis_url, POWERTOOLS_TRACE_DISABLED="true")
+    with redis.Redis.from_url(redis_url) as admin:
+        assert admin.info()["tracking_total_keys"] == 0
