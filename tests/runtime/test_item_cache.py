@@ -51,7 +51,8 @@ def test_l2_value_is_exact_envelope_with_ttl(make_runtime, counting_dynamo, redi
     fresh_until = int(clock() * 1000) + 3600 * 1000
     assert raw == b"3|%d|%s\n%s" % (fresh_until, etag_of(body).encode(), body)
     # TTL = l2_ttl + swr (no jitter in this policy)
-    assert 3660 * 1000 - 2000 < client.pttl("pc:{p:p2}:v") <= 3660 * 1000
+    # A range only a stall of a minute could break (PTTL is never exact after the fact).
+    assert 3600 * 1000 < client.pttl("pc:{p:p2}:v") <= 3660 * 1000
 
 
 def test_not_found_is_negatively_cached_and_cleared_by_invalidation(
