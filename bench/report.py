@@ -146,13 +146,42 @@ def render(results: dict[str, Any]) -> str:
         cases = sorted({c for p in PEERS for c in (_dig(stampede, f"peers.{p}") or {})})
         rows = []
         for case in cases:
-            for field in ("callers", "origin_reads", "non_200", "max_wait_ms"):
-                rows.append(
-                    [f"{case}: {field}"]
-                    + [_dig(stampede, f"peers.{p}.{case}.{field}") for p in PEERS]
-                )
+            fields = ("callers", "origin_reads", "origin_reads_per_run", "non_200", "max_wait_ms")
+            for field in fields:
+                values = [_dig(stampede, f"peers.{p}.{case}.{field}") for p in PEERS]
+                if any(v is not None for v in values):
+                    rows.append([f"{case}: {field}", *values])
         out += _table(["case", *PEERS], rows)
+        out += [
+            "ours runs the process case several times (origin_reads_per_run; origin_reads is "
+            "the largest); the peers run it once.",
+            "",
+        ]
         out += _errors(stampede)
+
+    lists = s.get("list_stampede", {})
+    if lists:
+        ours = _dig(lists, "peers.ours") or {}
+        out += [
+            "## 3b. List stampede (ours)",
+            "",
+            f"After each write (a bump of the category's generation), {ours.get('callers')} "
+            f"callers ({ours.get('processes')} processes x threads) read one page at once; "
+            "GSI queries counted at the origin. L1 off (another environment's L1 is the "
+            "coherence rows' subject).",
+            "",
+        ]
+        out += _table(
+            ["figure", "ours"],
+            [
+                ["generations", ours.get("generations")],
+                ["queries per generation", ours.get("queries_per_generation")],
+                ["answered by (X-Cache)", ours.get("sources")],
+                ["non-200", ours.get("non_200")],
+                ["longest wait ms", ours.get("max_wait_ms")],
+            ],
+        )
+        out += _errors(lists)
 
     zipf = s.get("zipf", {})
     if zipf:
@@ -183,6 +212,7 @@ def render(results: dict[str, Any]) -> str:
                 ("hit ratio / LRU (same trace)", "hit_ratio_vs_lru"),
                 ("hit ratio / LRU (steady state)", "hit_ratio_vs_steady_lru"),
                 ("origin reads", "origin_reads"),
+                ("of which strongly consistent (1 RCU, else 0.5)", "consistent_origin_reads"),
                 ("reads", "reads"),
                 ("p50 ms", "p50_ms"),
                 ("p99 ms", "p99_ms"),
@@ -222,6 +252,59 @@ def render(results: dict[str, Any]) -> str:
             ),
         )
         out += _errors(stale)
+
+    evicting = s.get("stale_reads_eviction", {})
+    if evicting:
+        out += [
+            "## 5b. Stale reads under eviction pressure (ours)",
+            "",
+            f"{evicting.get('interleavings_per_policy')} forced interleavings per policy on a "
+            f"redis-server with maxmemory {evicting.get('maxmemory')}; {evicting.get('orders')}.",
+            "",
+        ]
+        policies = evicting.get("policies", {})
+        columns = tuple(policies)
+        out += _table(
+            ["figure", *columns],
+            _peer_rows(
+                policies,
+                [
+                    ("interleavings run", "interleavings"),
+                    ("stale reads beyond the promise", "stale_reads"),
+                    ("stale by order", "stale_by_order"),
+                    ("runs by order", "runs_by_order"),
+                    ("keys Redis evicted", "evicted_keys"),
+                ],
+                columns,
+            ),
+        )
+        out += _errors(evicting)
+
+    blips = s.get("stale_reads_blips", {})
+    if blips:
+        out += [
+            "## 5c. Stale reads under Redis blips (ours)",
+            "",
+            f"{blips.get('interleavings')} forced interleavings, each blip "
+            f"{blips.get('blip_seconds')} s; {blips.get('orders')}.",
+            "",
+        ]
+        out += _table(
+            ["figure", "ours"],
+            _peer_rows(
+                blips.get("peers", {}),
+                [
+                    ("interleavings run", "interleavings"),
+                    ("stale reads beyond the promise", "stale_reads"),
+                    ("stale by order", "stale_by_order"),
+                    ("runs by order", "runs_by_order"),
+                    ("invalidations redelivered", "invalidations_redelivered"),
+                    ("invalidations dead-lettered", "invalidations_dead_lettered"),
+                ],
+                ("ours",),
+            ),
+        )
+        out += _errors(blips)
 
     outage = s.get("redis_outage", {})
     if outage:

@@ -108,6 +108,47 @@ def _convergence_checks(section: dict[str, Any]) -> list[Check]:
     return [Check("Read-your-writes convergence across processes: p99 <= 1 s", measured, met)]
 
 
+def _error(figures: Any) -> str:
+    message = figures.get("error") if isinstance(figures, dict) else "not run"
+    return f"error: {str(message)[:80]}"
+
+
+def _stampede_check(case: str, figures: Any) -> Check:
+    """One origin read; a case run several times (processes) must read once in every run."""
+    label = case.replace("_", ", ")
+    if not isinstance(figures, dict) or "origin_reads" not in figures:
+        return Check(f"Stampede ({label}): 1 origin read", _error(figures), None)
+    per_run = figures.get("origin_reads_per_run")
+    if per_run is None:
+        reads = figures["origin_reads"]
+        return Check(f"Stampede ({label}): 1 origin read", f"{reads}", reads == 1)
+    return Check(
+        f"Stampede ({label}): 1 origin read in each of {len(per_run)} runs",
+        ", ".join(str(n) for n in per_run),
+        bool(per_run) and all(n == 1 for n in per_run),
+    )
+
+
+def _list_stampede_check(figures: Any) -> Check:
+    target = "List stampede: 1 query per page per generation"
+    if not isinstance(figures, dict) or "queries_per_generation" not in figures:
+        return Check(target, _error(figures), None)
+    per_generation = figures["queries_per_generation"]
+    return Check(
+        target,
+        f"{', '.join(str(n) for n in per_generation)} ({figures.get('callers')} callers, "
+        f"{figures.get('processes')} processes)",
+        bool(per_generation) and all(n == 1 for n in per_generation),
+    )
+
+
+def _stale_check(target: str, figures: Any) -> Check:
+    stale = figures.get("stale_reads") if isinstance(figures, dict) else None
+    if stale is None:
+        return Check(target, _error(figures), None)
+    return Check(target, f"{stale}", _cmp(stale, 0))
+
+
 def checks(results: dict[str, Any]) -> list[Check]:
     scenarios = results.get("scenarios", {})
     hit = scenarios.get("hit_path", {})
@@ -128,16 +169,19 @@ def checks(results: dict[str, Any]) -> list[Check]:
         Check("Cold start to first response <= 1.0x the floor", f"{cold}x", _cmp(cold, 1.0))
     )
     for case, figures in sorted(stampede.items()):
-        reads = figures.get("origin_reads") if isinstance(figures, dict) else None
-        result.append(
-            Check(
-                f"Stampede ({case.replace('_', ', ')}): 1 origin read",
-                f"{reads}" if reads is not None else f"error: {str(figures.get('error'))[:80]}",
-                reads == 1 if reads is not None else None,
-            )
-        )
+        result.append(_stampede_check(case, figures))
     result += [
+        _list_stampede_check(_get(scenarios, "list_stampede", "peers", "ours")),
         Check("Stale reads beyond the promise: 0", f"{stale}", _cmp(stale, 0)),
+        _stale_check(
+            "Stale reads under eviction pressure (small maxmemory, volatile-lru and "
+            "allkeys-lru): 0",
+            _get(scenarios, "stale_reads_eviction", "peers", "ours"),
+        ),
+        _stale_check(
+            "Stale reads under Redis blips: 0",
+            _get(scenarios, "stale_reads_blips", "peers", "ours"),
+        ),
         Check(
             "5xx during a Redis outage: 0 (L1 on + L1 off)",
             " + ".join(str(n) for n in outage_5xx),

@@ -90,15 +90,16 @@ def build_runtime(
     clock: Callable[[], float] | None = None,
     rng: random.Random | None = None,
     sleep: Callable[[float], None] | None = None,
-    lease_wait_seconds: float | None = None,
+    lease_wait_max_seconds: float | None = None,
     l1_tracking: bool = True,
 ) -> CacheRuntime:
     """Wire a runtime for the table `codec` describes. Clients not given are built from
     `config` on first use.
 
     `clock` (epoch seconds) drives TTLs, freshness, the breakers and the tracker's health
-    checks; `rng` the jitter and early refresh; `sleep` the lease wait. All default to the
-    real ones. `l1_tracking=False` leaves L1 bounded by its TTL alone (tests, comparisons).
+    checks; `rng` the jitter and early refresh; `sleep` the lease wait (bounded by
+    `lease_wait_max_seconds`). All default to the real ones. `l1_tracking=False` leaves L1
+    bounded by its TTL alone (tests, comparisons).
     """
     now = clock or time.time
     # Breakers measure intervals: a monotonic clock unless a test injects one.
@@ -154,11 +155,11 @@ def build_runtime(
             tracker=tracker if from_l2 else None,
         )
 
-    item_options: dict[str, Any] = {}
+    lease_options: dict[str, Any] = {}
     if sleep is not None:
-        item_options["sleep"] = sleep
-    if lease_wait_seconds is not None:
-        item_options["lease_wait_seconds"] = lease_wait_seconds
+        lease_options["sleep"] = sleep
+    if lease_wait_max_seconds is not None:
+        lease_options["lease_wait_max_seconds"] = lease_wait_max_seconds
     items = ItemCache(
         policy=config.item_policy,
         origin=origin,
@@ -166,7 +167,7 @@ def build_runtime(
         l2=l2,
         clock=now,
         rng=rng,
-        **item_options,
+        **lease_options,
     )
     lists = ListCache(
         policy=config.list_policy,
@@ -175,5 +176,6 @@ def build_runtime(
         l2=l2,
         clock=now,
         rng=rng,
+        **lease_options,
     )
     return CacheRuntime(config, items=items, lists=lists, origin=origin, l2=l2, tracker=tracker)
