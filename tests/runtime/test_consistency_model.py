@@ -16,10 +16,15 @@ the origin strongly consistently here (what a reader does when the fence is new)
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
+import pytest
 import redis
+import redis_servers
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from model_machine import run_model
+from model_redis import RedisControl
 
 from cache_constructs.contract.keys import item_keys
 from cache_constructs.runtime import envelope
@@ -273,3 +278,19 @@ def test_no_stale_value_outlives_what_the_cache_was_told(redis_url, actions):
         model.check()
     cached = model.cached_state()
     assert cached is None or cached == model.state, (cached, model.state)
+
+
+# --- the model over the real caches ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_redis() -> Iterator[RedisControl]:
+    """A redis-server of the model's own (it changes ACL users and keyspace notifications)."""
+    with redis_servers.standalone() as server:
+        control = RedisControl("127.0.0.1", server.port, clock=None)
+        yield control
+        control.close()
+
+
+def test_the_consistency_promise_holds_for_the_real_caches(model_redis, _moto_table):
+    run_model(model_redis, _moto_table)
