@@ -31,7 +31,7 @@ from model_table import Key, key_of, written_keys
 ENDPOINT = "daxs://model-cluster.dax.local"
 
 class FakeDaxCluster:
-    """DAX's item cache over `backing` (the table's DynamoDB client), TTL on `clock`."""
+    """DAX's item cache over `backing` (the model's `RecordingTable`), TTL on `clock`."""
 
     def __init__(self, backing: Any, *, clock: Callable[[], float], record_ttl_seconds: float):
         self.backing = backing
@@ -82,13 +82,8 @@ class FakeDaxCluster:
     def _write(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         self._reachable()
         result = dict(getattr(self.backing, operation)(**request))
-        for table_name, key in written_keys(operation, request):
-            stored = self.backing.get_item(
-                TableName=table_name,
-                Key={"PK": {"S": key[0]}, "SK": {"S": key[1]}},
-                ConsistentRead=True,
-            ).get("Item")
-            self._remember(key, stored)
+        for _table_name, key in written_keys(operation, request):
+            self._remember(key, self.backing.stored(key))
         if self.lose_next_write_reply:
             self.lose_next_write_reply = False
             raise ReadTimeoutError(endpoint_url=ENDPOINT)
