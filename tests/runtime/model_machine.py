@@ -26,7 +26,8 @@ repeat; at the end, with every fault over and every record delivered, every laye
 with the table.
 
 Environment variables: CONSISTENCY_MODEL_PROFILE (`quick`, the default, or `long`: the
-evidence runs), CONSISTENCY_MODEL_EXAMPLES (overrides the profile's count),
+evidence runs), CONSISTENCY_MODEL_EXAMPLES and CONSISTENCY_MODEL_STEPS (override the
+profile's example count and steps per example: fewer steps shrink faster),
 CONSISTENCY_MODEL_RULES (comma-separated rule names: only those run; `pause_writers` and
 `slow_readers` name the pausing), CONSISTENCY_MODEL_CODE (a module whose `CODE` replaces
 this checkout's, see model_code.py).
@@ -80,6 +81,8 @@ def model_settings(**overrides: Any) -> settings:
     profile = dict(PROFILES[os.environ.get("CONSISTENCY_MODEL_PROFILE", "quick")])
     if os.environ.get("CONSISTENCY_MODEL_EXAMPLES"):
         profile["max_examples"] = int(os.environ["CONSISTENCY_MODEL_EXAMPLES"])
+    if os.environ.get("CONSISTENCY_MODEL_STEPS"):
+        profile["stateful_step_count"] = int(os.environ["CONSISTENCY_MODEL_STEPS"])
     profile.update(overrides)
     return settings(
         deadline=None,
