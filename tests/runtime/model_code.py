@@ -3,9 +3,9 @@
 The model imports the product domain (writes, validation, preconditions, the stream handler)
 and the policy itself; what differs between versions of the runtime (how a runtime is built,
 whether L1 client tracking and `Cache-Control: no-cache` exist, how it is closed) goes
-through a code object. `load_code()` returns `MainCode()`, or the `CODE` of the module that
-CONSISTENCY_MODEL_CODE names (model_machine.load_code): issue 8's evidence ran the same model against b139d26 with an
-adapter kept outside this tree (tests/runtime/MODEL_FINDINGS.md).
+through a code object. `model_machine.load_code()` returns `MainCode()`, or the `CODE` of
+the module that CONSISTENCY_MODEL_CODE names: issue 8's evidence ran the same model against
+b139d26 through `model_code_b139d26` (tests/runtime/MODEL_FINDINGS.md).
 """
 
 from __future__ import annotations

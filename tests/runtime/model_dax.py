@@ -30,6 +30,7 @@ from model_table import Key, key_of, written_keys
 
 ENDPOINT = "daxs://model-cluster.dax.local"
 
+
 class FakeDaxCluster:
     """DAX's item cache over `backing` (the model's `RecordingTable`), TTL on `clock`."""
 

@@ -90,6 +90,9 @@ def model_settings(**overrides: Any) -> settings:
         # failure from another branch's run: the verdict depends on the code only.
         derandomize=True,
         database=None,
+        # One failure, shrunk as far as it goes (an example costs tens of moto calls, so
+        # shrinking several at once would end at hypothesis' shrink time limit instead).
+        report_multiple_bugs=False,
         # An example runs real Redis and moto calls (slow by hypothesis' measure, never
         # timed); preconditions reject rules whose parts are absent (a filter by design).
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
@@ -143,12 +146,16 @@ class ConsistencyModel(RuleBasedStateMachine):
         self._run(self.system.read_item, env, product, no_cache=no_cache, slow=True)
 
     @_allowed("read_list")
-    @rule(env=st.sampled_from(READERS), category=st.sampled_from(CATEGORIES), no_cache=st.booleans())
+    @rule(
+        env=st.sampled_from(READERS), category=st.sampled_from(CATEGORIES), no_cache=st.booleans()
+    )
     def read_list(self, env: str, category: str, no_cache: bool) -> None:
         self._run(self.system.read_list, env, category, no_cache=no_cache, slow=False)
 
     @_allowed("slow_readers")
-    @rule(env=st.sampled_from(READERS), category=st.sampled_from(CATEGORIES), no_cache=st.booleans())
+    @rule(
+        env=st.sampled_from(READERS), category=st.sampled_from(CATEGORIES), no_cache=st.booleans()
+    )
     def start_slow_read_list(self, env: str, category: str, no_cache: bool) -> None:
         self._run(self.system.read_list, env, category, no_cache=no_cache, slow=True)
 

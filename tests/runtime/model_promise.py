@@ -252,7 +252,9 @@ def check_converged(layer: str, state: ProductState, served: Served | None) -> N
     if state.present and served.body == state.body and served.etag == state.etag:
         return
     shown = "not found" if served.body is None else f"{served.etag} {served.body[:80]!r}"
-    raise NotConverged(f"{layer} holds {shown} for {state.product_id}; the table: {state.describe()}")
+    raise NotConverged(
+        f"{layer} holds {shown} for {state.product_id}; the table: {state.describe()}"
+    )
 
 
 def check_page_converged(

@@ -100,7 +100,7 @@ class RedisControl:
     def barrier(self) -> None:
         self.admin.ping()
 
-    # --- time ---------------------------------------------------------------------------------------
+    # --- time ------------------------------------------------------------------------------
 
     def advance(self, seconds: float) -> list[bytes]:
         """Move the clock on; delete (expire) every key whose TTL ran out. Returns them."""

@@ -399,7 +399,8 @@ class ModelSystem:
         key = keys[index % len(keys)]
         pending = self.table.stream.pending[key][0]
         applied = self._invoke_stream(pending.record)
-        note(f"delivered {pending.record['eventName']} of {key}: {'applied' if applied else 'failed'}")
+        outcome = "applied" if applied else "failed"
+        note(f"delivered {pending.record['eventName']} of {key}: {outcome}")
         if applied:
             self.table.stream.mark_applied(key)
             if pending.state is not None:

@@ -57,7 +57,9 @@ def written_keys(operation: str, request: dict[str, Any]) -> list[tuple[str, Key
         for entry in request["TransactItems"]:
             for kind, target in entry.items():
                 if kind != "ConditionCheck":
-                    written.append((target["TableName"], key_of(target.get("Item") or target["Key"])))
+                    written.append(
+                        (target["TableName"], key_of(target.get("Item") or target["Key"]))
+                    )
         return written
     raise ValueError(f"not a modelled write: {operation}")
 
@@ -191,9 +193,7 @@ class RecordingTable:
         ).get("Item")
         return item
 
-    def _changed(
-        self, key: Key, old: dict[str, Any] | None, new: dict[str, Any] | None
-    ) -> None:
+    def _changed(self, key: Key, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         if old == new:
             return
         state = None
