@@ -14,7 +14,8 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
   (per-item order kept, items in any order, as late as hypothesis likes), or an applied
   record is delivered again (at-least-once);
 - faults: delete any one Redis key (eviction), lose every key, Redis unreachable for any
-  environment (readers, writers, the stream function) and back, DAX unreachable and back
+  environment (readers: `redis_unreachable_readers`, writers and the stream function:
+  `redis_unreachable_writers`, both: `redis_unreachable`) and back, DAX unreachable and back
   (writes fall back to DynamoDB and DAX keeps its old copy), DAX losing a write's reply;
 - time: the clock moves 0.5 s to 25 h (DAX records and Redis TTLs expire on it);
 - `resume_actor`: a parked reader or writer runs to its next pause point or its end.
@@ -49,7 +50,16 @@ from hypothesis.stateful import (
 )
 from model_redis import RedisControl
 from model_steps import READ, WRITE
-from model_system import CATEGORIES, ENVIRONMENTS, NAMES, PRODUCTS, READERS, WRITERS, ModelSystem
+from model_system import (
+    CATEGORIES,
+    ENVIRONMENTS,
+    NAMES,
+    PRODUCTS,
+    READERS,
+    STREAM,
+    WRITERS,
+    ModelSystem,
+)
 
 PROFILES = {
     "quick": {"max_examples": 60, "stateful_step_count": 25},
@@ -105,8 +115,9 @@ def enabled_rules() -> frozenset[str] | None:
     return frozenset(name.strip() for name in raw.split(",")) if raw else None
 
 
-def _allowed(name: str) -> Any:
-    return precondition(lambda machine: machine.allows(name))
+def _allowed(*names: str) -> Any:
+    """The rule runs only where CONSISTENCY_MODEL_RULES (if set) names one of `names`."""
+    return precondition(lambda machine: any(machine.allows(name) for name in names))
 
 
 class ConsistencyModel(RuleBasedStateMachine):
@@ -268,12 +279,19 @@ class ConsistencyModel(RuleBasedStateMachine):
     def lose_every_key(self) -> None:
         self._run(self.system.lose_every_key)
 
-    @_allowed("redis_unreachable")
-    @rule(env=st.sampled_from(ENVIRONMENTS))
-    def redis_unreachable(self, env: str) -> None:
+    # Readers' outages (their reads bypass L2) and writers' or the stream function's (their
+    # write-through or invalidation fails) are separate rules, so a run can aim at one.
+    @_allowed("redis_unreachable", "redis_unreachable_readers")
+    @rule(env=st.sampled_from(READERS))
+    def redis_unreachable_for_reader(self, env: str) -> None:
         self._run(self.system.cut, env)
 
-    @_allowed("redis_unreachable")
+    @_allowed("redis_unreachable", "redis_unreachable_writers")
+    @rule(env=st.sampled_from((*WRITERS, STREAM)))
+    def redis_unreachable_for_writer(self, env: str) -> None:
+        self._run(self.system.cut, env)
+
+    @_allowed("redis_unreachable", "redis_unreachable_readers", "redis_unreachable_writers")
     @rule(env=st.sampled_from(ENVIRONMENTS))
     def redis_reachable(self, env: str) -> None:
         self._run(self.system.restore, env)
