@@ -100,9 +100,6 @@ def model_settings(**overrides: Any) -> settings:
         # failure from another branch's run: the verdict depends on the code only.
         derandomize=True,
         database=None,
-        # One failure, shrunk as far as it goes (an example costs tens of moto calls, so
-        # shrinking several at once would end at hypothesis' shrink time limit instead).
-        report_multiple_bugs=False,
         # An example runs real Redis and moto calls (slow by hypothesis' measure, never
         # timed); preconditions reject rules whose parts are absent (a filter by design).
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
