@@ -100,8 +100,16 @@ class ReadStart:
         return self.time - at_time > self.staleness
 
 
-def floor_index(states: list[ProductState], start: ReadStart) -> int:
-    """The newest state the read must return (or something newer)."""
+def floor_index(states: list[ProductState], start: ReadStart, x_cache: str) -> int:
+    """The newest state the read must return (or something newer).
+
+    Only an L1 hit may lag by the environment's bound (an L1 that tracking cannot keep
+    coherent lives out its TTL); every other answer comes from a layer that the
+    acknowledgement or the stream record already updated (docs/architecture.md, "The promise
+    per layer": L2 written through or fenced, DAX only when a fence vouches, a bypassed read
+    the origin's current version), so it is due at once."""
+    if x_cache != "HIT-L1":
+        start = ReadStart(start.time, start.step, 0.0)
     due = [s.index for s in states if any(start.due(o) for o in s.obligations)]
     return max(due, default=0)
 
@@ -127,7 +135,7 @@ def check_item_read(states: list[ProductState], start: ReadStart, served: Served
             return not state.present
         return state.present and state.body == served.body and state.etag == served.etag
 
-    floor = floor_index(states, start)
+    floor = floor_index(states, start, served.x_cache)
     if any(matches(state) for state in states[floor:]):
         return
     shown = "not found" if served.body is None else f"{served.etag} {served.body[:80]!r}"
@@ -160,7 +168,7 @@ def check_page(
                 return not state.present or state.category != category
             return state.present and state.category == category and state.representation == entry
 
-        floor = floor_index(states, start)
+        floor = floor_index(states, start, served.x_cache)
         if any(matches(state) for state in states[floor:]):
             continue
         what = "without it" if entry is None else f"with v{entry.get('version')} {entry}"
