@@ -4,7 +4,8 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
 - reads: an item or a category page in reader A, B or C, with or without
   `Cache-Control: no-cache`, at once or as a slow reader that parks after each origin call
   (its DynamoDB/DAX answer in hand, before its fill) and goes on when `resume_actor` says;
-- writes through `ProductWrites` by writer W1 or W2: create (POST), replace (PUT:
+- writes through `ProductWrites` by writer W1 or W2: create (POST; `create_once` in
+  CONSISTENCY_MODEL_RULES instead of `create`: never a re-create), replace (PUT:
   unconditional, If-Match or body `version` from a representation a client saw, possibly an
   old one, or If-None-Match: *), delete (unconditional or If-Match); each may park after its
   reads (its precondition read: a delete and re-create can land before its write) and/or
@@ -172,7 +173,7 @@ class ConsistencyModel(RuleBasedStateMachine):
     def _pause(self, pause: str) -> frozenset[str]:
         return PAUSES[pause] if self.allows("pause_writers") else frozenset()
 
-    @_allowed("create")
+    @_allowed("create", "create_once")
     @rule(
         writer=st.sampled_from(WRITERS),
         product=st.sampled_from(PRODUCTS),
@@ -181,6 +182,8 @@ class ConsistencyModel(RuleBasedStateMachine):
         pause=st.sampled_from(sorted(PAUSES)),
     )
     def create(self, writer: str, product: str, category: str, name: str, pause: str) -> None:
+        if not self.allows("create") and self.system.ever_present(product):
+            return  # `create_once`: no re-create (a run aimed past defects of re-creation)
         self._run(
             self.system.write,
             writer,

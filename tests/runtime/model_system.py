@@ -372,6 +372,10 @@ class ModelSystem:
             return Precondition("version", version=version), None, None, version
         return Precondition(), None, None, None
 
+    def ever_present(self, product_id: str) -> bool:
+        """Whether the product existed at some point of this example."""
+        return any(state.present for state in self.table.history[product_id])
+
     def out_of_band_update(self, product_id: str, name: str) -> None:
         """A write straight into the table (an admin job): version + 1, no write-through, no
         DAX; its stream record is what tells the caches."""
