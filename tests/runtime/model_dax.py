@@ -13,8 +13,10 @@ consistency models"), with the botocore surface the runtime calls:
 - A write that did not go through DAX (the runtime's DynamoDB fallback while DAX was
   unreachable, an out-of-band write straight into the table) leaves the item cache alone.
 - `unreachable`: every call fails as a dead endpoint does (the runtime falls back to
-  DynamoDB). `lose_next_write_reply`: the next write is applied (DynamoDB and the item cache)
-  and its reply is lost (a read timeout), the ambiguous failure of issue 8's defect 7.
+  DynamoDB). `refuse_next_write`: a blip for the next write only (it falls back to
+  DynamoDB; DAX keeps its copy). `lose_next_write_reply`: the next write is applied
+  (DynamoDB and the item cache) and its reply is lost (a read timeout), the ambiguous
+  failure of issue 8's defect 7.
 Queries are not modelled: the runtime never sends them to DAX. One node: replication lag
 between DAX nodes (usually under a second) is not modelled.
 """
@@ -40,6 +42,7 @@ class FakeDaxCluster:
         self.record_ttl_seconds = record_ttl_seconds
         self.unreachable = False
         self.lose_next_write_reply = False
+        self.refuse_next_write = False
         self._records: dict[Key, tuple[dict[str, Any] | None, float]] = {}
         self._lock = threading.Lock()
 
@@ -82,6 +85,9 @@ class FakeDaxCluster:
 
     def _write(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         self._reachable()
+        if self.refuse_next_write:
+            self.refuse_next_write = False
+            raise ConnectTimeoutError(endpoint_url=ENDPOINT)
         result = dict(getattr(self.backing, operation)(**request))
         for _table_name, key in written_keys(operation, request):
             self._remember(key, self.backing.stored(key))

@@ -17,7 +17,8 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
 - faults: delete any one Redis key (eviction), lose every key, Redis unreachable for any
   environment (readers: `redis_unreachable_readers`, writers and the stream function:
   `redis_unreachable_writers`, both: `redis_unreachable`) and back, DAX unreachable and back
-  (writes fall back to DynamoDB and DAX keeps its old copy), DAX losing a write's reply;
+  (writes fall back to DynamoDB and DAX keeps its old copy), DAX refusing the next write
+  only (`dax_blip`), DAX losing a write's reply;
 - time: the clock moves 0.5 s to 25 h (DAX records and Redis TTLs expire on it);
 - `resume_actor`: a parked reader or writer runs to its next pause point or its end.
 Invariants (model_promise.py), after every answer: the consistency promise per environment
@@ -305,6 +306,11 @@ class ConsistencyModel(RuleBasedStateMachine):
     @rule()
     def dax_reachable(self) -> None:
         self._run(self.system.dax_unreachable, False)
+
+    @_allowed("dax_unreachable", "dax_blip")
+    @rule()
+    def dax_refuses_next_write(self) -> None:
+        self._run(self.system.dax_refuses_next_write)
 
     @_allowed("dax_loses_next_write_reply")
     @rule()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -58,7 +59,8 @@ REFUSING_TRACKING = frozenset({"C"})
 WRITERS = ("W1", "W2")
 STREAM = "S"
 ENVIRONMENTS = (*READERS, *WRITERS, STREAM)
-PRODUCTS = ("p1", "p2")
+PRODUCTS = ("p1", "p2")[: int(os.environ.get("CONSISTENCY_MODEL_PRODUCTS", "2"))]
+"""CONSISTENCY_MODEL_PRODUCTS=1: one product (a smaller space for a run aimed at one defect)."""
 CATEGORIES = ("red", "blue")
 NAMES = ("Lamp", "Desk")
 PAGE_LIMIT = 10
@@ -458,6 +460,10 @@ class ModelSystem:
         self._begin()
         self.dax.unreachable = unreachable
 
+    def dax_refuses_next_write(self) -> None:
+        self._begin()
+        self.dax.refuse_next_write = True
+
     def dax_loses_next_write_reply(self) -> None:
         self._begin()
         self.dax.lose_next_write_reply = True
@@ -487,6 +493,7 @@ class ModelSystem:
                 self.restore(name)
         self.dax.unreachable = False
         self.dax.lose_next_write_reply = False
+        self.dax.refuse_next_write = False
         while self.actors:
             self.resume(0)
         # Breakers (L2 5 s, DAX 10 s) close again; then the stream catches up.
