@@ -4,7 +4,9 @@ Handler strings, cache policies (route -> policy through `policy_for_route`; eve
 gets both the item and the list policy, as CachedProductService does) and environment
 variable names all come from the pure-Python parts of `cache_constructs` (no jsii). Locally
 the functions also get REDIS_URL, a DynamoDB endpoint on the emulator and dummy credentials,
-and never a real AWS endpoint.
+and never a real AWS endpoint; the stream function gets the local events server's publish URL
+(unsigned: the server checks no authorization), as InvalidationChannel.grant_publish gives it
+the AppSync one on AWS.
 """
 
 from __future__ import annotations
@@ -56,9 +58,14 @@ def function_specs(
     dynamodb_endpoint: str,
     redis_url: str,
     policies: dict[str, CachePolicy],
+    events_publish_url: str | None = None,
     code_root: Path = CODE_ROOT,
 ) -> dict[str, FunctionSpec]:
-    """read, list, write and stream functions with the environment each one runs with."""
+    """read, list, write and stream functions with the environment each one runs with.
+
+    `events_publish_url` (the local events server's `POST /event`) makes the stream function
+    publish each change it applies; None: it publishes nothing.
+    """
     base = {
         name: value
         for name, value in os.environ.items()
@@ -81,11 +88,12 @@ def function_specs(
         }
     )
 
-    def spec(name: str, handler: str, timeout: float) -> FunctionSpec:
+    def spec(name: str, handler: str, timeout: float, **extra: str) -> FunctionSpec:
         environment = {
             **base,
             **env_names.policy_env(item_policy=policies["item"], list_policy=policies["list"]),
             "AWS_LAMBDA_FUNCTION_NAME": f"local-{name}",
+            **extra,
         }
         return FunctionSpec(
             name=name,
@@ -99,5 +107,10 @@ def function_specs(
         "read": spec("read", READ_HANDLER, 10.0),
         "list": spec("list", LIST_HANDLER, 10.0),
         "write": spec("write", WRITE_HANDLER, 10.0),
-        "stream": spec("stream", STREAM_HANDLER, 60.0),
+        "stream": spec(
+            "stream",
+            STREAM_HANDLER,
+            60.0,
+            **(env_names.events_env(events_publish_url, auth="none") if events_publish_url else {}),
+        ),
     }

@@ -113,12 +113,16 @@ class LocalStack:
             state_dir=self.state_dir,
         )
         policies = route_policies(l1_ttl_seconds=options.l1_ttl_seconds)
+        # The push channel first: the stream function publishes every change it applies to it.
+        self.events = EventsServer(host=_client_host(options.host))
+        self.events.start()
         specs = function_specs(
             table_name=options.table_name,
             region=options.region,
             dynamodb_endpoint=self.emulator.endpoint,
             redis_url=redis_url,
             policies=policies,
+            events_publish_url=self.events.publish_url,
         )
         for name, spec in specs.items():
             self.workers[name] = LambdaWorker(spec, log_path=self.state_dir / f"{name}.log")
@@ -152,7 +156,7 @@ class LocalStack:
         self.poller.start()
         self.front.start()
         api_url = f"http://{_client_host(options.host)}:{api_port}"
-        self._start_push_and_page(api_url)
+        self._start_page(api_url)
 
         if options.seed:
             started = time.monotonic()
@@ -180,14 +184,10 @@ class LocalStack:
         temporary.replace(self.stack_file)  # atomic: readers never see half a file
         return self.info
 
-    def _start_push_and_page(self, api_url: str) -> None:
-        """The push channel (AppSync Events protocol) and the storefront page (docs/client.md).
-
-        The stream function does not publish to the channel yet: see docs/client.md.
-        """
+    def _start_page(self, api_url: str) -> None:
+        """The storefront page (docs/client.md), subscribed to the push channel."""
+        assert self.events is not None, "the events server starts before the functions"
         host = _client_host(self.options.host)
-        self.events = EventsServer(host=host)
-        self.events.start()
         self.web = WebServer(
             build_web_assets(WEB_DIR),
             api_url=api_url,

@@ -23,6 +23,10 @@ STALE_SERVED = "StaleServed"
 LEASE_WAIT = "LeaseWait"
 CACHE_WRITE_FAILURE = "CacheWriteFailure"
 INVALIDATIONS = "Invalidations"
+PUSH_PUBLISHED = "PushPublished"
+"""Publish requests the push channel accepted (one per channel a change is published to)."""
+PUSH_PUBLISH_FAILURE = "PushPublishFailure"
+"""Publish requests that failed or were skipped (breaker open); the record still succeeds."""
 
 COUNT_METRICS: tuple[str, ...] = (
     L1_HIT,
@@ -36,6 +40,8 @@ COUNT_METRICS: tuple[str, ...] = (
     LEASE_WAIT,
     CACHE_WRITE_FAILURE,
     INVALIDATIONS,
+    PUSH_PUBLISHED,
+    PUSH_PUBLISH_FAILURE,
 )
 """Counts (unit Count), summed per flush."""
 LATENCY_METRICS: tuple[str, ...] = (L1_LATENCY, L2_LATENCY, ORIGIN_LATENCY)

@@ -70,3 +70,20 @@ def test_l1_ttl_override_changes_only_the_l1_ttl() -> None:
         }
     with pytest.raises(ValueError, match="l1_ttl_seconds"):
         route_policies(l1_ttl_seconds=0)
+
+
+def test_only_the_stream_function_publishes_to_the_local_events_server() -> None:
+    specs = function_specs(
+        table_name="products-local",
+        region="eu-west-1",
+        dynamodb_endpoint="http://127.0.0.1:5000",
+        redis_url="redis://127.0.0.1:6379/0",
+        policies=route_policies(),
+        events_publish_url="http://127.0.0.1:7001/event",
+    )
+    stream = specs["stream"].environment
+    assert stream[env_names.EVENTS_PUBLISH_URL] == "http://127.0.0.1:7001/event"
+    assert stream[env_names.EVENTS_PUBLISH_AUTH] == "none"
+    for name in ("read", "list", "write"):
+        assert env_names.EVENTS_PUBLISH_URL not in specs[name].environment
+    assert env_names.EVENTS_PUBLISH_URL not in _specs()["stream"].environment
