@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from cache_constructs.cached_rest_api import CachedRestApi
     from cache_constructs.contract.policy import CachePolicy
     from cache_constructs.dax_cache import DaxCache
+    from cache_constructs.invalidation_channel import InvalidationChannel
     from cache_constructs.metric_sources import ServiceMetrics
     from cache_constructs.product.function_code import ProductServiceCode
     from cache_constructs.product.service import CachedProductService
+    from cache_constructs.static_site import StaticSite
     from cache_constructs.stream_invalidator import StreamInvalidator
     from cache_constructs.valkey_cache import ValkeyCache
 
@@ -33,8 +35,10 @@ _EXPORTS = {
     "CachedProductService": "cache_constructs.product.service",
     "CachedRestApi": "cache_constructs.cached_rest_api",
     "DaxCache": "cache_constructs.dax_cache",
+    "InvalidationChannel": "cache_constructs.invalidation_channel",
     "ProductServiceCode": "cache_constructs.product.function_code",
     "ServiceMetrics": "cache_constructs.metric_sources",
+    "StaticSite": "cache_constructs.static_site",
     "StreamInvalidator": "cache_constructs.stream_invalidator",
     "ValkeyCache": "cache_constructs.valkey_cache",
 }
@@ -46,8 +50,10 @@ __all__ = [
     "CachedProductService",
     "CachedRestApi",
     "DaxCache",
+    "InvalidationChannel",
     "ProductServiceCode",
     "ServiceMetrics",
+    "StaticSite",
     "StreamInvalidator",
     "ValkeyCache",
 ]

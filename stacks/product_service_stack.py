@@ -1,8 +1,10 @@
-"""ProductServiceStack: composition only (VPC, the service, dashboard, alarms, outputs)."""
+"""ProductServiceStack: composition only (VPC, the service, the storefront site, dashboard,
+alarms, outputs)."""
 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import ArnFormat, Aspects, CfnOutput, Duration, RemovalPolicy, Stack
@@ -18,10 +20,17 @@ from cache_constructs import (
     CachedProductService,
     CachedRestApi,
     DaxCache,
+    InvalidationChannel,
+    StaticSite,
     ValkeyCache,
 )
 from stacks.cfn_lint_metadata import IgnoreRedundantRoleDependsOn
 from stacks.environment_settings import EnvironmentSettings
+
+#: The storefront page the site serves (docs/client.md).
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+#: Paths the site's distribution sends to the API (the page calls it on its own origin).
+API_PATH_PATTERNS = ("/products", "/products/*")
 
 #: Retention days CloudWatch Logs accepts -> the CDK enum.
 RETENTION_DAYS: dict[int, logs.RetentionDays] = {
@@ -106,6 +115,19 @@ class ProductServiceStack(Stack):
 
         #: Two AZs of private isolated subnets (plus public and egress ones when NAT is asked).
         self.vpc = self._build_vpc(settings.nat_gateways, retention, removal_policy)
+        #: The push channel to browsers (AppSync Events), or None. Its publish endpoint is
+        #: public, so the invalidation function reaches it only through NAT: without NAT the
+        #: page polls instead (a channel nobody publishes to would leave pages stale).
+        self.invalidation_channel = (
+            InvalidationChannel(
+                self,
+                "InvalidationChannel",
+                log_retention=retention,
+                removal_policy=removal_policy,
+            )
+            if settings.nat_gateways > 0
+            else None
+        )
         #: The service: table, functions, caches, API, stream invalidation.
         self.service = CachedProductService(
             self,
@@ -128,8 +150,11 @@ class ProductServiceStack(Stack):
                 "api", CachedRestApi, {"access_log_retention": retention, **settings.api}
             ),
             **checked_props("functions", CachedProductService, settings.functions),
+            invalidation_channel=self.invalidation_channel,
         )
         service = self.service
+        #: The storefront page behind CloudFront, the API on its own origin.
+        self.site = self._build_site(removal_policy, retention)
         #: One dashboard for every cache layer.
         self.dashboard = CacheDashboard(
             self,
@@ -155,7 +180,32 @@ class ProductServiceStack(Stack):
             **checked_props("alarms", CacheAlarms, alarm_thresholds(settings.alarms)),
         )
 
+        if self.invalidation_channel is not None:
+            channel = self.invalidation_channel
+            self.dashboard.dashboard.add_widgets(
+                *channel.dashboard_widgets(service_metrics=service.service_metrics)
+            )
+            #: Push alarms (publish failures, publish and connection errors), same topics.
+            self.push_alarms = channel.add_alarms(
+                topic=self.alarms.topic,
+                warning_topic=self.alarms.warning_topic,
+                service_metrics=service.service_metrics,
+                alarm_name_prefix=settings.alarms.get("alarm_name_prefix"),
+            )
+            CfnOutput(
+                self,
+                "EventsUrl",
+                value=channel.realtime_url,
+                description="Push channel (AppSync Events) real-time endpoint",
+            )
+
         CfnOutput(self, "ApiUrl", value=service.rest_api.url, description="Product API stage URL")
+        CfnOutput(
+            self,
+            "SiteUrl",
+            value=self.site.url,
+            description="Storefront page (CloudFront; the API is on the same origin)",
+        )
         CfnOutput(
             self,
             "TableName",
@@ -175,6 +225,32 @@ class ProductServiceStack(Stack):
             description="CloudWatch dashboard of every cache layer",
         )
         Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
+
+    def _build_site(
+        self, removal_policy: RemovalPolicy, retention: logs.RetentionDays
+    ) -> StaticSite:
+        """The storefront: web/ hashed, config.json at deploy time, the API on its origin."""
+        channel = self.invalidation_channel
+
+        def config(site_url: str) -> dict[str, Any]:
+            return {
+                "api_url": site_url,
+                "events_url": channel.realtime_url if channel else None,
+                "events_authorization": channel.client_authorization() if channel else None,
+                "cache_version": "1",
+            }
+
+        return StaticSite(
+            self,
+            "Site",
+            site_dir=WEB_DIR,
+            config=config,
+            connect_sources=[channel.realtime_origin] if channel else [],
+            api=self.service.rest_api.api,
+            api_path_patterns=list(API_PATH_PATTERNS),
+            removal_policy=removal_policy,
+            log_retention=retention,
+        )
 
     def _build_vpc(
         self, nat_gateways: int, retention: logs.RetentionDays, removal_policy: RemovalPolicy

@@ -40,6 +40,7 @@ from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
+from cache_constructs.invalidation_channel import InvalidationChannel
 from cache_constructs.metric_sources import ServiceMetrics
 from cache_constructs.product import table_schema as schema
 from cache_constructs.product.function_code import (
@@ -119,6 +120,12 @@ class CachedProductService(Construct):
     :param dax_cache_props: keyword props of the ``DaxCache`` (``replication_factor``,
         ``node_type``, ...; not ``vpc``/``vpc_subnets``/``table``). Default: three
         ``dax.t3.small`` nodes with the item policy's DAX TTL. Not allowed without DAX.
+    :param push_invalidation: create an ``InvalidationChannel`` and have the invalidation
+        function publish every change to it. Default False. The channel's HTTP endpoint is
+        public: the functions' subnets need a route to it (NAT). Not with
+        ``invalidation_channel``.
+    :param invalidation_channel: an existing ``InvalidationChannel`` to publish to instead.
+        Default none.
     """
 
     def __init__(
@@ -144,6 +151,8 @@ class CachedProductService(Construct):
         valkey_cache_props: Mapping[str, Any] | None = None,
         enable_dax: bool = True,
         dax_cache_props: Mapping[str, Any] | None = None,
+        push_invalidation: bool = False,
+        invalidation_channel: InvalidationChannel | None = None,
     ) -> None:
         super().__init__(scope, id_)
         timeout = timeout or Duration.seconds(10)
@@ -156,6 +165,8 @@ class CachedProductService(Construct):
         )
         if dax_cache_props is not None and not enable_dax:
             raise ValueError("dax_cache_props must not be given when enable_dax is False")
+        if push_invalidation and invalidation_channel is not None:
+            raise ValueError("give either push_invalidation=True or invalidation_channel, not both")
         for prop, props, owned in (
             ("valkey_cache_props", valkey_cache_props, ("vpc", "vpc_subnets")),
             ("dax_cache_props", dax_cache_props, ("vpc", "vpc_subnets", "table")),
@@ -239,6 +250,12 @@ class CachedProductService(Construct):
         self.service_metrics = ServiceMetrics(namespace=metrics_namespace)
         #: The stream event source, its dead-letter queue and their metrics.
         self.stream_invalidator = self._build_stream_invalidator()
+        #: Where the invalidation function publishes each change (None: no push).
+        self.invalidation_channel = invalidation_channel or (
+            self._build_invalidation_channel() if push_invalidation else None
+        )
+        if self.invalidation_channel is not None:
+            self.invalidation_channel.grant_publish(self.invalidation_function)
 
     # -- public helpers ----------------------------------------------------------------
 
@@ -412,6 +429,15 @@ class CachedProductService(Construct):
             function=self.invalidation_function,
             partition_key_name=schema.PARTITION_KEY,
             partition_key_prefix=schema.ITEM_PK_PREFIX,
+        )
+
+    def _build_invalidation_channel(self) -> InvalidationChannel:
+        """The push channel (AppSync Events), logging like the functions."""
+        return InvalidationChannel(
+            self,
+            "InvalidationChannel",
+            log_retention=self.log_retention,
+            removal_policy=self.removal_policy,
         )
 
     def _build_valkey_cache(self, props: Mapping[str, Any]) -> ValkeyCache:

@@ -19,6 +19,7 @@ PURE_FILES = (
     "product/table_schema.py",
     "product/push.py",
     "product/__init__.py",
+    "web_assets.py",
     "__init__.py",
 )
 FORBIDDEN = ("aws_cdk", "jsii", "constructs", "cdk_nag")
