@@ -79,15 +79,15 @@ def test_the_default_api_key_expires_a_year_after_the_synth() -> None:
     _, _, template = _build()
     after = time.time()
     _, key = _one(template, "AWS::AppSync::ApiKey")
-    # CDK rounds the expiry down to the hour.
-    assert before + YEAR - 3600 <= key["Properties"]["Expires"] <= after + YEAR
+    # Epoch seconds, rounded to the nearest second.
+    assert before + YEAR - 1 <= key["Properties"]["Expires"] <= after + YEAR + 1
 
 
 def test_api_key_lifetime_is_a_prop() -> None:
     before = time.time()
     _, _, template = _build(api_key_expires=cdk.Duration.days(30))
     _, key = _one(template, "AWS::AppSync::ApiKey")
-    assert before + 30 * 86400 - 3600 <= key["Properties"]["Expires"] <= time.time() + 30 * 86400
+    assert before + 30 * 86400 - 1 <= key["Properties"]["Expires"] <= time.time() + 30 * 86400 + 1
 
 
 def test_api_name_is_unique_by_default_and_a_prop() -> None:
