@@ -10,10 +10,9 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 # jsii runs the first `node` on PATH: the pinned Node 22 from package.json, not the machine's 20.
 export PATH := $(NODE_BIN):$(BIN):$(PATH)
 ENV ?= dev
-# Lambda bundles are built from this wheelhouse, so synth needs no network (see docs/decision_log.md).
+# app.py bundles the Lambda asset from this wheelhouse when it exists, so synth needs no
+# network and no variables (docs/decision_log.md, "Local bundling").
 WHEELHOUSE := .build/wheelhouse
-LAMBDA_PY := 3.14
-LAMBDA_PLATFORM := manylinux2014_aarch64
 
 .PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update test-web
 
@@ -30,13 +29,12 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp
-	mkdir -p $(WHEELHOUSE)
-	# amazon-dax-client is published as an sdist only: build its pure-Python wheel first.
-	$(PY) -m pip wheel --quiet --no-deps --wheel-dir $(WHEELHOUSE) amazon-dax-client==2.1.0
-	$(PY) -m pip download --quiet --dest $(WHEELHOUSE) --no-deps \
-	  --platform $(LAMBDA_PLATFORM) --python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
-	  --find-links $(WHEELHOUSE) -r cache_constructs/runtime/requirements.txt
+# The library's own recipe (cache_constructs/bundling.py): a wheel of every pinned requirement
+# for Lambda, pure-Python sdists (amazon-dax-client) built on the way. app.py bundles from it.
+$(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp node_modules/.stamp
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m cache_constructs.bundling wheelhouse \
+	  --requirements cache_constructs/runtime/requirements.txt --dest $(WHEELHOUSE)
 	touch $@
 
 /usr/bin/redis-server:
@@ -49,7 +47,7 @@ $(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp
 setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp ## install everything (idempotent)
 
 synth: setup ## synthesize the stack (ENV=dev|prod), run cdk-nag and cfn-lint
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk synth --quiet -c env=$(ENV)
+	cdk synth --quiet -c env=$(ENV)
 	cfn-lint --non-zero-exit-code warning -- cdk.out/*.template.json
 	@echo "synth ok: cdk.out/ (env=$(ENV)), cdk-nag clean, cfn-lint clean"
 
@@ -81,10 +79,10 @@ bench: setup /usr/bin/redis-server ## benchmarks vs naive and dogpile.cache (BEN
 	$(PY) -m bench
 
 diff: setup ## cdk diff against the deployed stack (needs AWS credentials)
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk diff -c env=$(ENV)
+	cdk diff -c env=$(ENV)
 
 deploy: setup ## deploy ENV (needs AWS credentials)
-	PIP_NO_INDEX=1 PIP_FIND_LINKS=$(CURDIR)/$(WHEELHOUSE) cdk deploy -c env=$(ENV)
+	cdk deploy -c env=$(ENV)
 
 destroy: setup ## destroy ENV (needs AWS credentials)
 	cdk destroy -c env=$(ENV)

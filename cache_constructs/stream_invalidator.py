@@ -23,7 +23,12 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cache_constructs._validation import is_unresolved, require_int_range, require_one_of
-from cache_constructs.contract.stream import STREAM_EVENT_NAMES
+from cache_constructs.contract.stream import (
+    STREAM_BATCH_SIZE,
+    STREAM_EVENT_NAMES,
+    STREAM_MAX_RECORD_AGE_SECONDS,
+    STREAM_RETRY_ATTEMPTS,
+)
 
 #: The stream records the invalidation function cares about (docs/architecture.md).
 _ALLOWED_STARTING_POSITIONS = (
@@ -46,15 +51,19 @@ class StreamInvalidator(Construct):
     :param table: the table; its stream must be enabled (``table_stream_arn`` set).
     :param function: the invalidation function (e.g. the product service's ``stream_handler``);
         it must return ``batchItemFailures`` (partial batch responses are on).
-    :param batch_size: records per invocation, 1..10000. Default 100.
+    :param batch_size: records per invocation, 1..10000. Default 100 (``STREAM_BATCH_SIZE``).
     :param max_batching_window: how long to gather records before invoking, 0..300 s.
         Default none (invoke as soon as records arrive: invalidation lag is staleness).
     :param parallelization_factor: concurrent batches per shard, 1..10. Default 1. Records of
         one item stay ordered at any factor (ordering is per partition key).
     :param retry_attempts: retries of a failing batch before it is sent to the dead-letter
-        queue, 0..10000. Default 5.
+        queue, 0..10000. Default 20 (``STREAM_RETRY_ATTEMPTS``): with a function that retries
+        Redis for its timeout minus a margin (the product service's: 60 - 5 s), a record is
+        tried in 21 invocations, so a Redis outage of up to 21 x 55 s = 19 min loses no
+        invalidation; a poison record fails fast in each and reaches the queue in seconds.
     :param max_record_age: records older than this are sent to the dead-letter queue
-        unprocessed, 60 s..7 days. Default 1 hour (the cache TTLs end stale entries later).
+        unprocessed, 60 s..7 days. Default 1 hour (``STREAM_MAX_RECORD_AGE_SECONDS``: longer
+        than the outage the retries cover; the cache TTLs end stale entries later).
     :param starting_position: ``TRIM_HORIZON`` (default: no change is skipped on first
         deploy) or ``LATEST``.
     :param dead_letter_queue: an existing on-failure queue. Default: one is created
@@ -75,10 +84,10 @@ class StreamInvalidator(Construct):
         *,
         table: dynamodb.ITable,
         function: lambda_.IFunction,
-        batch_size: int = 100,
+        batch_size: int = STREAM_BATCH_SIZE,
         max_batching_window: Duration | None = None,
         parallelization_factor: int = 1,
-        retry_attempts: int = 5,
+        retry_attempts: int = STREAM_RETRY_ATTEMPTS,
         max_record_age: Duration | None = None,
         starting_position: lambda_.StartingPosition = lambda_.StartingPosition.TRIM_HORIZON,
         dead_letter_queue: sqs.IQueue | None = None,
@@ -88,7 +97,7 @@ class StreamInvalidator(Construct):
         enabled: bool = True,
     ) -> None:
         super().__init__(scope, id_)
-        max_record_age = max_record_age or Duration.hours(1)
+        max_record_age = max_record_age or Duration.seconds(STREAM_MAX_RECORD_AGE_SECONDS)
         _validate(
             table=table,
             batch_size=batch_size,

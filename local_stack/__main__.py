@@ -46,8 +46,9 @@ def parse_args(argv: list[str] | None = None) -> StackOptions:
     parser.add_argument(
         "--l1-ttl", type=int, default=None, help="override the L1 TTL of the cached routes (s)"
     )
-    parser.add_argument("--stream-batch-size", type=int, default=100)
-    parser.add_argument("--stream-max-retries", type=int, default=5)
+    # Defaults: the deployed event source mapping's (EventSourceSettings mirrors it).
+    parser.add_argument("--stream-batch-size", type=int, default=EventSourceSettings.batch_size)
+    parser.add_argument("--stream-max-retries", type=int, default=EventSourceSettings.max_retries)
     args = parser.parse_args(argv)
     for name in ("port", "seed", "dynamodb_port"):
         value = getattr(args, name)

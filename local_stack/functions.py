@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
 from cache_constructs.product.handlers import (
     LIST_HANDLER,
     READ_HANDLER,
@@ -110,7 +111,7 @@ def function_specs(
         "stream": spec(
             "stream",
             STREAM_HANDLER,
-            60.0,
+            float(INVALIDATION_FUNCTION_TIMEOUT_SECONDS),
             **(env_names.events_env(events_publish_url, auth="none") if events_publish_url else {}),
         ),
     }

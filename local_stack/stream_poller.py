@@ -26,6 +26,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cache_constructs.contract.stream import (
+    STREAM_BATCH_SIZE,
+    STREAM_MAX_RECORD_AGE_SECONDS,
+    STREAM_RETRY_ATTEMPTS,
+)
 from local_stack.dead_letter import DeadLetterFile
 from local_stack.lambda_worker import InvocationError
 
@@ -37,12 +42,14 @@ RecordFilter = Callable[[dict[str, Any]], bool]
 
 @dataclass(frozen=True)
 class EventSourceSettings:
-    """The event source mapping's knobs (defaults: the StreamInvalidator construct's)."""
+    """The event source mapping's knobs. The defaults are the deployed mapping's (the
+    StreamInvalidator's, from `cache_constructs.contract.stream`), so `make local` retries a
+    record as often and as long as AWS does."""
 
-    batch_size: int = 100
-    max_retries: int = 5
+    batch_size: int = STREAM_BATCH_SIZE
+    max_retries: int = STREAM_RETRY_ATTEMPTS
     bisect_on_error: bool = True
-    max_record_age_seconds: float = 3600.0
+    max_record_age_seconds: float = float(STREAM_MAX_RECORD_AGE_SECONDS)
     poll_interval_seconds: float = 0.25
     """Idle wait between empty polls (Lambda polls a shard about four times a second)."""
     retry_backoff_seconds: float = 0.05

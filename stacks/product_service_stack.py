@@ -100,11 +100,19 @@ class ProductServiceStack(Stack):
     """The reference deployment of CachedProductService for one environment.
 
     :param settings: the environment's settings (cdk.json ``environments.<env>``).
+    :param wheelhouse: a directory of wheels to bundle the functions from, offline.
+        Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``, else the package index.
     :param kwargs: passed to ``Stack`` (``env``, ``tags``, ...).
     """
 
     def __init__(
-        self, scope: Construct, id_: str, *, settings: EnvironmentSettings, **kwargs: Any
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        settings: EnvironmentSettings,
+        wheelhouse: Path | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, description=settings.description, **kwargs)
         self.settings = settings
@@ -149,6 +157,7 @@ class ProductServiceStack(Stack):
             rest_api_props=checked_props(
                 "api", CachedRestApi, {"access_log_retention": retention, **settings.api}
             ),
+            wheelhouse=wheelhouse,
             **checked_props("functions", CachedProductService, settings.functions),
             invalidation_channel=self.invalidation_channel,
         )

@@ -1,4 +1,4 @@
-"""The real function asset: bundled locally from the wheelhouse, importable in a clean Python.
+"""The real product asset: bundled locally from the wheelhouse, importable in a clean Python.
 
 The asset is built for Lambda (Python 3.14, arm64); this machine runs another Python, so the
 check imports what is pure Python (every handler and the runtime's dependencies) with only
@@ -19,12 +19,13 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
-from cache_constructs.product import function_code
-from cache_constructs.product.function_code import (
+from cache_constructs import bundling
+from cache_constructs.bundling import (
+    LAMBDA_ARCHITECTURE,
     LAMBDA_RUNTIME,
-    PipLocalBundling,
-    ProductServiceCode,
+    PythonLocalBundling,
 )
+from cache_constructs.product.function_code import ProductServiceCode
 from cache_constructs.product.handlers import READ_HANDLER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,19 +44,19 @@ pytestmark = pytest.mark.synth
 
 @pytest.fixture(scope="module")
 def bundle_calls() -> Iterator[list[str]]:
-    """Records every local bundling run (the wrapped PipLocalBundling.try_bundle)."""
+    """Records every local bundling run (the wrapped PythonLocalBundling.try_bundle)."""
     calls: list[str] = []
-    original = PipLocalBundling.try_bundle
+    original = PythonLocalBundling.try_bundle
 
     def counting(
-        self: PipLocalBundling, output_dir: str, *, image: cdk.DockerImage, **options: object
+        self: PythonLocalBundling, output_dir: str, *, image: cdk.DockerImage, **options: object
     ) -> bool:
         calls.append(output_dir)
         return original(self, output_dir, image=image, **options)
 
-    PipLocalBundling.try_bundle = counting  # type: ignore[method-assign]
+    PythonLocalBundling.try_bundle = counting  # type: ignore[method-assign]
     yield calls
-    PipLocalBundling.try_bundle = original  # type: ignore[method-assign]
+    PythonLocalBundling.try_bundle = original  # type: ignore[method-assign]
 
 
 def _synth(outdir: Path) -> cdk.cx_api.CloudAssembly:
@@ -66,9 +67,9 @@ def _synth(outdir: Path) -> cdk.cx_api.CloudAssembly:
             stack,
             name,
             runtime=LAMBDA_RUNTIME,
-            architecture=function_code.LAMBDA_ARCHITECTURE,
+            architecture=LAMBDA_ARCHITECTURE,
             handler=READ_HANDLER,
-            code=ProductServiceCode.of(stack),
+            code=ProductServiceCode.of(stack, wheelhouse=WHEELHOUSE),
         )
     return app.synth()
 
@@ -79,9 +80,8 @@ def asset(tmp_path_factory: pytest.TempPathFactory, bundle_calls: list[str]) -> 
         pytest.fail("the wheelhouse is missing: run `make setup` first")
     outdir = tmp_path_factory.mktemp("cdkout")
     with pytest.MonkeyPatch.context() as patch:
-        # pip reads these from the environment, as in `make synth`: no network needed.
-        patch.setenv("PIP_NO_INDEX", "1")
-        patch.setenv("PIP_FIND_LINKS", str(WHEELHOUSE))
+        # The wheelhouse prop bundles offline; a cache of this test's own starts empty.
+        patch.setenv(bundling.BUNDLE_CACHE_ENV, str(tmp_path_factory.mktemp("bundle-cache")))
         _synth(outdir)
         (asset_dir,) = [p for p in outdir.iterdir() if p.name.startswith("asset.")]
         assert len(bundle_calls) == 1, "one asset for every function, bundled once"
@@ -155,29 +155,3 @@ def test_every_handler_imports_in_a_clean_interpreter(asset: Path, tmp_path: Pat
     # Every module of the package came from the asset, none from this checkout.
     ours = [f for m, f in loaded.items() if m.startswith("cache_constructs") and f]
     assert ours and all(f.startswith(str(asset)) for f in ours)
-
-
-def test_a_failed_install_raises_instead_of_falling_back_to_docker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    empty = tmp_path / "empty-wheelhouse"
-    empty.mkdir()
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
-    bundler = PipLocalBundling(function_code.PACKAGE_DIR)
-    with pytest.raises(RuntimeError, match="make setup"):
-        bundler.try_bundle(str(tmp_path / "out"), image=LAMBDA_RUNTIME.bundling_image)
-
-
-def test_pip_command_targets_the_lambda_platform(tmp_path: Path) -> None:
-    command = function_code.pip_install_command(tmp_path / "requirements.txt", tmp_path / "out")
-    joined = " ".join(command)
-    for part in (
-        "--no-deps",
-        "--only-binary=:all:",
-        "--platform manylinux2014_aarch64",
-        "--python-version 3.14",
-        "--implementation cp",
-        f"--target {tmp_path / 'out'}",
-    ):
-        assert part in joined, part

@@ -14,14 +14,16 @@ What it builds (docs/architecture.md):
 - the ``StreamInvalidator`` that feeds the table's stream to the invalidation function.
 
 Every function gets only what it needs: read GetItem (+ DAX read), list Query on the category
-index, write conditional Put/Delete and GetItem (+ DAX write), invalidation stream read and the
-dead-letter queue. DynamoDB is reached through a VPC gateway endpoint, so no NAT is needed.
+index, write conditional Put/Delete/ConditionCheck and GetItem (+ DAX write), invalidation
+stream read, the dead-letter queue and Put/Update (a TTL-expired product's deletion marker).
+DynamoDB is reached through a VPC gateway endpoint, so no NAT is needed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
@@ -35,10 +37,12 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cache_constructs._validation import is_unresolved, require_int_range
+from cache_constructs.bundling import check_wheelhouse
 from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
 from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
 from cache_constructs.dax_cache import DaxCache
 from cache_constructs.invalidation_channel import InvalidationChannel
 from cache_constructs.metric_sources import ServiceMetrics
@@ -120,6 +124,9 @@ class CachedProductService(Construct):
     :param dax_cache_props: keyword props of the ``DaxCache`` (``replication_factor``,
         ``node_type``, ...; not ``vpc``/``vpc_subnets``/``table``). Default: three
         ``dax.t3.small`` nodes with the item policy's DAX TTL. Not allowed without DAX.
+    :param wheelhouse: a directory of wheels (Python 3.14, manylinux2014_aarch64) to bundle
+        the functions' requirements from, offline. Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``,
+        else the package index (``cache_constructs.bundling``).
     :param push_invalidation: create an ``InvalidationChannel`` and have the invalidation
         function publish every change to it. Default False. The channel's HTTP endpoint is
         public: the functions' subnets need a route to it (NAT). Not with
@@ -151,10 +158,12 @@ class CachedProductService(Construct):
         valkey_cache_props: Mapping[str, Any] | None = None,
         enable_dax: bool = True,
         dax_cache_props: Mapping[str, Any] | None = None,
+        wheelhouse: str | Path | None = None,
         push_invalidation: bool = False,
         invalidation_channel: InvalidationChannel | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        self._wheelhouse = check_wheelhouse("wheelhouse", wheelhouse)
         timeout = timeout or Duration.seconds(10)
         _validate(
             removal_policy=removal_policy,
@@ -229,7 +238,8 @@ class CachedProductService(Construct):
             STREAM_HANDLER,
             description="Invalidates the L2 cache from the product table's stream",
             memory_size_mb=256,
-            timeout=Duration.seconds(60),
+            # Its Redis retry window is this minus a margin (contract.stream).
+            timeout=Duration.seconds(INVALIDATION_FUNCTION_TIMEOUT_SECONDS),
             reserved_concurrent_executions=None,
         )
         self._grant_table_access()
@@ -375,7 +385,7 @@ class CachedProductService(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler=handler,
-            code=ProductServiceCode.of(self),
+            code=ProductServiceCode.of(self, wheelhouse=self._wheelhouse),
             description=description,
             memory_size=memory_size_mb,
             timeout=timeout,
@@ -406,15 +416,29 @@ class CachedProductService(Construct):
         )
         self.write_function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                # ConditionCheckItem: a create's transaction checks the deletion marker.
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:ConditionCheckItem",
+                ],
+                resources=[self.table.table_arn],
+            )
+        )
+        # A TTL expiry runs no delete transaction: the invalidation function raises the
+        # product's deletion marker and renumbers a product re-created meanwhile.
+        self.invalidation_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
                 resources=[self.table.table_arn],
             )
         )
         if self.table.encryption_key is not None:
             for function in (self.read_function, self.list_function):
                 self.table.encryption_key.grant_decrypt(function)
-            self.table.encryption_key.grant_encrypt_decrypt(self.write_function)
-            self.table.encryption_key.grant_decrypt(self.invalidation_function)
+            for function in (self.write_function, self.invalidation_function):
+                self.table.encryption_key.grant_encrypt_decrypt(function)
 
     def _build_rest_api(self, props: Mapping[str, Any]) -> CachedRestApi:
         """The REST API (routes are added afterwards); ``props`` are ``rest_api_props``."""
@@ -468,6 +492,12 @@ class CachedProductService(Construct):
         if self.dax_cache is not None:
             self.dax_cache.grant_read(self.read_function)
             self.dax_cache.grant_write(self.write_function)
+            # A create's transaction (through DAX) checks the deletion marker.
+            self.write_function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dax:ConditionCheckItem"], resources=[self.dax_cache.cluster_arn]
+                )
+            )
 
     def _add_routes(self) -> dict[str, apigateway.Method]:
         """Every route of ``product_routes`` on the API, served by its function."""

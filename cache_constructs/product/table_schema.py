@@ -16,6 +16,10 @@ KEY_TYPE = "S"
 
 ITEM_PK_PREFIX = "PRODUCT#"
 ITEM_SK = "METADATA"
+DELETION_MARKER_SK = "DELETED"
+"""The per-id deletion marker: same partition as the product, no `category` (so never in the
+category index); its `version` is the last version the product had when it was deleted, so a
+re-create continues above it and versions never repeat for an id."""
 
 CATEGORY_INDEX_NAME = "category-index"
 CATEGORY_INDEX_PARTITION_KEY = "category"
@@ -29,11 +33,20 @@ TTL_ATTRIBUTE = "expiresAt"
 """Epoch seconds, optional on an item."""
 
 VERSION_ATTRIBUTE = "version"
+WRITE_TOKEN_ATTRIBUTE = "writeToken"  # noqa: S105 (an attribute name, not a secret)
+"""A random token per write request, stored with the item (and on the deletion marker by a
+delete), never in a response: after an ambiguous failure the writer recognises its own write
+by it."""
 
 
 def item_key(product_id: str) -> dict[str, str]:
     """The table key of a product (plain values, as boto3's resource API takes them)."""
     return {PARTITION_KEY: f"{ITEM_PK_PREFIX}{product_id}", SORT_KEY: ITEM_SK}
+
+
+def marker_key(product_id: str) -> dict[str, str]:
+    """The table key of a product's deletion marker (plain values)."""
+    return {PARTITION_KEY: f"{ITEM_PK_PREFIX}{product_id}", SORT_KEY: DELETION_MARKER_SK}
 
 
 def create_table_kwargs(table_name: str) -> dict[str, Any]:

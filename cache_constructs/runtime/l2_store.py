@@ -1,5 +1,9 @@
 """L2 access: every Redis call goes through one circuit breaker and fails as CacheUnavailable.
 
+Inside `L2Store.retrying(seconds)` (the stream invalidation path) calls skip the breaker
+instead and are retried with capped exponential backoff and full jitter until the window
+ends: an invalidation must reach Redis, not be skipped because a breaker is open.
+
 The Lua scripts (the atomic rules of docs/architecture.md) are registered once per client
 with redis-py's `register_script`: calls use EVALSHA and redis-py reloads a script on
 NOSCRIPT. Each script's keys share one hash slot, so they run on the cluster client too.
@@ -7,8 +11,11 @@ NOSCRIPT. Each script's keys share one hash slot, so they run on the cluster cli
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any, NamedTuple, TypeVar
 
@@ -29,6 +36,11 @@ from .errors import CacheUnavailable
 from .telemetry import logger
 
 T = TypeVar("T")
+
+RETRY_FIRST_BACKOFF_SECONDS = 0.05
+RETRY_MAX_BACKOFF_SECONDS = 1.0
+"""Backoff of `retrying` calls: full jitter up to 50 ms, 100 ms, ... capped at 1 s, so Redis
+coming back is noticed within about a second."""
 
 TOMBSTONE_TTL_MS = 300_000
 """Tombstones outlive any in-flight fill (longer than the read function's timeout)."""
@@ -71,6 +83,34 @@ def _load_script(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.lua").read_text()
 
 
+class _Refused(CacheUnavailable):
+    """Redis could not serve the call (unreachable, timeout, server-wide error reply): worth
+    retrying, unlike an error reply about one key or command."""
+
+
+class _RetryWindow:
+    """How long `retrying` calls of one block may keep trying, and whether that time is up."""
+
+    __slots__ = ("attempts", "deadline", "spent")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.spent = False
+        self.attempts = 0
+
+    def pause(self, retry: int, now: float, rng: random.Random) -> float | None:
+        """The wait before retry number `retry` (0-based), or None when the window is over."""
+        left = self.deadline - now
+        if left <= 0:
+            return None
+        backoff = min(RETRY_MAX_BACKOFF_SECONDS, RETRY_FIRST_BACKOFF_SECONDS * 2 ** min(retry, 30))
+        return min(rng.uniform(0.0, backoff), left)
+
+
+class _ThreadState(threading.local):
+    window: _RetryWindow | None = None
+
+
 class L2Store:
     """The L2 operations the caches need, guarded by a breaker.
 
@@ -79,12 +119,25 @@ class L2Store:
     guarded call that may fail while Valkey is away.
     """
 
-    def __init__(self, client_factory: Callable[[], Any], breaker: CircuitBreaker) -> None:
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        breaker: CircuitBreaker,
+        *,
+        retry_clock: Callable[[], float] = time.monotonic,
+        retry_sleep: Callable[[float], None] = time.sleep,
+        retry_rng: random.Random | None = None,
+    ) -> None:
         self._factory = client_factory
         self.breaker = breaker
+        #: What `retrying` measures its window with, waits with and jitters with.
+        self.retry_clock = retry_clock
+        self.retry_sleep = retry_sleep
+        self.retry_rng = retry_rng or random.Random()
         self._client: Any = None
         self._scripts: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._thread = _ThreadState()
 
     def _ready_client(self) -> Any:
         if self._client is None:
@@ -102,32 +155,86 @@ class L2Store:
         """The underlying redis-py client (built on first use)."""
         return self._call(lambda c: c)
 
+    @contextmanager
+    def retrying(self, seconds: float) -> Iterator[None]:
+        """Within the block, this thread's calls never skip on an open breaker.
+
+        A call that Redis could not serve (unreachable, timeout, server-wide error reply) is
+        retried with capped exponential backoff and full jitter while the window of `seconds`
+        lasts; every call gets at least one attempt. When the window is over the call raises
+        CacheUnavailable, and so does every later call in the block at once: Redis refused for
+        the whole window. An error reply about one key (e.g. WRONGTYPE) is not retried.
+        """
+        previous = self._thread.window
+        self._thread.window = _RetryWindow(self.retry_clock() + max(0.0, seconds))
+        try:
+            yield
+        finally:
+            self._thread.window = previous
+
     def _call(self, operation: Callable[[Any], T]) -> T:
+        window = self._thread.window
+        if window is not None:
+            return self._call_retrying(operation, window)
         if not self.breaker.allow():
             raise CacheUnavailable("L2 circuit breaker is open")
+        return self._attempt(operation, quiet=False)
+
+    def _call_retrying(self, operation: Callable[[Any], T], window: _RetryWindow) -> T:
+        retry = 0
+        while True:
+            if window.spent:
+                raise CacheUnavailable("L2 refused every attempt of this retry window")
+            window.attempts += 1
+            try:
+                result = self._attempt(operation, quiet=retry > 0)
+            except _Refused as exc:
+                pause = window.pause(retry, self.retry_clock(), self.retry_rng)
+                if pause is None:
+                    window.spent = True
+                    logger.error(
+                        "L2 refused for the whole retry window",
+                        extra={"attempts": window.attempts, "error": str(exc)},
+                    )
+                    raise
+                self.retry_sleep(pause)
+                retry += 1
+                continue
+            if retry:
+                logger.info("L2 answered again", extra={"retries": retry})
+            return result
+
+    def _attempt(self, operation: Callable[[Any], T], *, quiet: bool) -> T:
+        """One call, counted by the breaker; `_Refused` when Redis could not serve it."""
         try:
             result = operation(self._ready_client())
         except ResponseError as exc:
-            if isinstance(exc, _SERVER_WIDE_REPLIES):
+            refused = isinstance(exc, _SERVER_WIDE_REPLIES)
+            if refused:
                 self.breaker.record_failure()
             else:
                 self.breaker.record_success()
-            logger.warning(
-                "L2 error reply", extra={"error": repr(exc), "breaker": self.breaker.state}
-            )
-            raise CacheUnavailable(str(exc)) from exc
+            if not quiet:
+                logger.warning(
+                    "L2 error reply", extra={"error": repr(exc), "breaker": self.breaker.state}
+                )
+            raise (_Refused if refused else CacheUnavailable)(str(exc)) from exc
         except (RedisError, RedisClusterException, OSError) as exc:
             self.breaker.record_failure()
-            logger.warning(
-                "L2 call failed", extra={"error": repr(exc), "breaker": self.breaker.state}
-            )
-            raise CacheUnavailable(str(exc)) from exc
+            if not quiet:
+                logger.warning(
+                    "L2 call failed", extra={"error": repr(exc), "breaker": self.breaker.state}
+                )
+            raise _Refused(str(exc)) from exc
         except Exception as exc:
             # Anything else on the way to Valkey (e.g. no AWS credentials to sign an IAM
             # token) is still a cache failure: the cache is optional, the request is not.
             self.breaker.record_failure()
-            logger.exception("L2 call failed unexpectedly", extra={"breaker": self.breaker.state})
-            raise CacheUnavailable(repr(exc)) from exc
+            if not quiet:
+                logger.exception(
+                    "L2 call failed unexpectedly", extra={"breaker": self.breaker.state}
+                )
+            raise _Refused(repr(exc)) from exc
         self.breaker.record_success()
         return result
 

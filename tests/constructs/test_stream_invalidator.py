@@ -69,7 +69,7 @@ def test_defaults_bound_retries_and_age_and_split_failing_batches(default_build)
     props = _mapping(template)
     assert props["BisectBatchOnFunctionError"] is True
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["MaximumRetryAttempts"] == 5
+    assert props["MaximumRetryAttempts"] == 20  # covers a 19 min Redis outage (contract.stream)
     assert props["MaximumRecordAgeInSeconds"] == 3600
     assert props["ParallelizationFactor"] == 1
     assert props["BatchSize"] == 100

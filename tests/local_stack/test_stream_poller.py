@@ -1,27 +1,44 @@
 """The stream poller behaves like a Lambda event source mapping (against moto's real server).
 
-The function is a test double here (a callable): these tests are about the mapping's
-semantics (order, partial failures, bisect, bounded retries, dead letters, filtering); the
-real invalidation handler runs in tests/e2e/test_local_stack.py.
+Most functions here are test doubles (callables): those tests are about the mapping's
+semantics (order, partial failures, bisect, bounded retries, dead letters, filtering). The
+Redis outage tests run the real invalidation handler in this process (so a hook can restart
+the real redis-server from inside its retry waits), with the deployed mapping's settings.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
+import redis_servers
 
+from cache_constructs.contract import environment as env_names
+from cache_constructs.contract.stream import (
+    INVALIDATION_FUNCTION_TIMEOUT_SECONDS,
+    INVALIDATION_RETRY_MARGIN_SECONDS,
+)
+from cache_constructs.product.domain.codec import PRODUCT_CODEC
+from cache_constructs.product.handlers import stream_handler
+from cache_constructs.product.handlers.service_runtime import set_runtime
 from cache_constructs.product.table_schema import (
     create_table_kwargs,
     item_key,
     ttl_specification,
 )
+from cache_constructs.runtime.codec import Rendered
+from cache_constructs.runtime.config import load_config
+from cache_constructs.runtime.runtime import CacheRuntime, build_runtime
 from local_stack.dead_letter import DeadLetterFile
 from local_stack.dynamodb_emulator import DynamoDBEmulator
-from local_stack.lambda_worker import InvocationError
+from local_stack.functions import function_specs, route_policies
+from local_stack.lambda_worker import InvocationError, LambdaContext
 from local_stack.processes import free_port
 from local_stack.stack import is_product_change
 from local_stack.stream_poller import EventSourceSettings, StreamPoller
@@ -209,3 +226,202 @@ def test_table_is_built_from_the_construct_schema(
     ttl = emulator.client().describe_time_to_live(TableName=TABLE)["TimeToLiveDescription"]
     assert ttl["AttributeName"] == ttl_specification()["AttributeName"]
     assert ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+# --- the deployed settings, and a Redis outage through the real handler ---------------------
+
+
+def test_the_defaults_mirror_the_deployed_event_source_mapping() -> None:
+    """What `make local` emulates is what StreamInvalidator deploys (one source: the contract)."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_dynamodb as dynamodb
+    from aws_cdk import aws_lambda as lambda_
+    from aws_cdk.assertions import Template
+
+    from cache_constructs.stream_invalidator import StreamInvalidator
+
+    stack = Stack(App(), "Mirror")
+    table = dynamodb.Table(
+        stack,
+        "Table",
+        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+        stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+    )
+    function = lambda_.Function(
+        stack,
+        "Fn",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context): return None"),
+    )
+    StreamInvalidator(stack, "Invalidator", table=table, function=function)
+    [mapping] = (
+        Template.from_stack(stack).find_resources("AWS::Lambda::EventSourceMapping").values()
+    )
+    props = mapping["Properties"]
+    local = EventSourceSettings()
+    assert props["MaximumRetryAttempts"] == local.max_retries
+    assert props["MaximumRecordAgeInSeconds"] == local.max_record_age_seconds
+    assert props["BatchSize"] == local.batch_size
+    assert props["BisectBatchOnFunctionError"] is local.bisect_on_error
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # The local stream function times out when the deployed one does (CachedProductService).
+    specs = function_specs(
+        table_name="t",
+        region="us-east-1",
+        dynamodb_endpoint="http://127.0.0.1:1",
+        redis_url="redis://127.0.0.1:1/0",
+        policies=route_policies(),
+    )
+    assert specs["stream"].timeout_seconds == INVALIDATION_FUNCTION_TIMEOUT_SECONDS
+
+
+@pytest.fixture
+def durable_redis() -> Iterator[redis_servers.RedisServer]:
+    """A server whose data survive a stop and start (append-only file), as L2's contents
+    survive a network blip or a failover: the stale entry is still there afterwards."""
+    with redis_servers.standalone(["--appendonly", "yes"]) as server:
+        yield server
+
+
+@pytest.fixture
+def stream_runtime(durable_redis: redis_servers.RedisServer) -> Iterator[CacheRuntime]:
+    """The stream function's runtime on `durable_redis`, installed for the real handler."""
+    policies = route_policies()
+    env = {
+        **env_names.service_env(TABLE),
+        **env_names.policy_env(item_policy=policies["item"], list_policy=policies["list"]),
+        env_names.REDIS_URL: durable_redis.url,
+        "AWS_REGION": "us-east-1",
+    }
+    runtime = build_runtime(load_config(env), codec=PRODUCT_CODEC)
+    set_runtime(runtime)
+    yield runtime
+    set_runtime(None)
+
+
+class RealStreamFunction:
+    """The real stream handler as the poller's function: each invocation gets a Lambda context
+    whose deadline is `seconds` away (as the local worker's), and `done` fires when a batch
+    holding `product_id` succeeds or when a record is dead-lettered."""
+
+    def __init__(self, product_id: str, seconds: float) -> None:
+        self.product_id = product_id
+        self.seconds = seconds
+        self.invocations: list[list[str]] = []
+        self.done = threading.Event()
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        context = LambdaContext("stream", 256, str(uuid.uuid4()), time.time() + self.seconds)
+        response = stream_handler.handler(event, context)
+        failed = [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+        self.invocations.append(failed)
+        ids = [_product_id(record) for record in event["Records"]]
+        if self.product_id in ids and not failed:
+            self.done.set()
+        return response
+
+
+class SignallingDeadLetters(DeadLetterFile):
+    def __init__(self, path: Path, done: threading.Event) -> None:
+        super().__init__(path)
+        self._done = done
+
+    def send(self, record: dict[str, Any], **details: Any) -> None:
+        super().send(record, **details)
+        self._done.set()
+
+
+def _outage_through_the_poller(
+    emulator: DynamoDBEmulator,
+    stream_arn: str,
+    runtime: CacheRuntime,
+    redis_server: redis_servers.RedisServer,
+    function: RealStreamFunction,
+    tmp_path: Path,
+) -> tuple[DeadLetterFile, list[float]]:
+    """v1 cached in L2; Redis stops; v2 is written out of band; the poller delivers its record
+    to the real handler, whose retry waits restart Redis once the handler has found it down
+    for 2 s (counted from its first refused attempt, whenever the record arrived)."""
+    runtime.items.write_through(function.product_id, Rendered(b'{"v":1}', '"v1"', 1))
+    redis_server.stop()
+    waits: list[float] = []
+    refused_since: list[float] = []
+
+    def backoff(pause: float) -> None:
+        waits.append(pause)
+        now = time.monotonic()
+        if not refused_since:
+            refused_since.append(now)
+        if redis_server.proc is None and now - refused_since[0] >= 2.0:
+            redis_server.start()
+        time.sleep(pause)
+
+    assert runtime.l2 is not None
+    runtime.l2.retry_sleep = backoff
+    _put(emulator, function.product_id, version={"N": "2"})
+    dead_letters = SignallingDeadLetters(tmp_path / "dlq.jsonl", function.done)
+    poller = StreamPoller(
+        streams_client=emulator.client("dynamodbstreams"),
+        stream_arn=stream_arn,
+        invoke=function,
+        dead_letters=dead_letters,
+        function_name="local-stream",
+        settings=EventSourceSettings(poll_interval_seconds=0.05),  # otherwise as deployed
+        record_filter=is_product_change,
+    )
+    poller.start()
+    try:
+        assert function.done.wait(60), f"no outcome; invocations {function.invocations}"
+    finally:
+        poller.stop()
+        if redis_server.proc is None:
+            redis_server.start()
+    return dead_letters, waits
+
+
+def _l2_after(url: str, product_id: str) -> tuple[bytes | None, bytes | None]:
+    with redis.Redis.from_url(url) as client:
+        return client.get(f"pc:{{p:{product_id}}}:v"), client.hget(f"pc:{{p:{product_id}}}:t", "v")
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_a_2s_redis_outage_loses_no_invalidation_through_the_poller(
+    emulator: DynamoDBEmulator,
+    stream_arn: str,
+    stream_runtime: CacheRuntime,
+    durable_redis: redis_servers.RedisServer,
+    tmp_path: Path,
+) -> None:
+    """The deployed function's window (60 s - 5 s) outlasts the outage: one invocation
+    retries Redis until it is back. On b139d26 each invocation failed at once and the
+    record was dead-lettered after the mapping's 5 retries (about 1.6 s), v1 left in L2."""
+    function = RealStreamFunction("p1", INVALIDATION_FUNCTION_TIMEOUT_SECONDS)
+    dead_letters, waits = _outage_through_the_poller(
+        emulator, stream_arn, stream_runtime, durable_redis, function, tmp_path
+    )
+    assert dead_letters.entries() == []
+    assert function.invocations == [[]]  # one invocation, nothing reported failed
+    assert len(waits) > 3
+    assert _l2_after(durable_redis.url, "p1") == (None, b"1")  # v1 gone, versions <= 1 stale
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_an_outage_longer_than_an_invocation_is_covered_by_the_mapping_retries(
+    emulator: DynamoDBEmulator,
+    stream_arn: str,
+    stream_runtime: CacheRuntime,
+    durable_redis: redis_servers.RedisServer,
+    tmp_path: Path,
+) -> None:
+    """Invocations with only 0.3 s to retry Redis: the first ones report the record failed
+    and the poller's retries (the deployed count) carry it through the 2 s outage."""
+    function = RealStreamFunction("p2", INVALIDATION_RETRY_MARGIN_SECONDS + 0.3)
+    dead_letters, _ = _outage_through_the_poller(
+        emulator, stream_arn, stream_runtime, durable_redis, function, tmp_path
+    )
+    assert dead_letters.entries() == []
+    assert len(function.invocations) > 1 and function.invocations[-1] == []
+    assert all(failed for failed in function.invocations[:-1])
+    assert len(function.invocations) <= 1 + EventSourceSettings().max_retries
+    assert _l2_after(durable_redis.url, "p2") == (None, b"1")

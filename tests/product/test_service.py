@@ -303,8 +303,9 @@ def test_write_function_may_put_delete_get_and_write_dax(default: Any) -> None:
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",  # a create's transaction checks the deletion marker
     }
-    assert {"dax:PutItem", "dax:DeleteItem"} <= actions
+    assert {"dax:PutItem", "dax:DeleteItem", "dax:ConditionCheckItem"} <= actions
 
 
 def test_invalidation_function_reads_the_stream_and_sends_to_the_dlq(default: Any) -> None:
@@ -312,7 +313,9 @@ def test_invalidation_function_reads_the_stream_and_sends_to_the_dlq(default: An
     actions = _actions(_statements(template, "InvalidationFunction"))
     assert {"dynamodb:GetRecords", "dynamodb:GetShardIterator"} <= actions
     assert "sqs:SendMessage" in actions
-    assert not actions & {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}
+    assert not actions & {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"}
+    # Only to raise a TTL-expired product's deletion marker (and renumber a re-create).
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
     (mapping,) = _resources(template, "AWS::Lambda::EventSourceMapping").values()
     assert mapping["Properties"]["BisectBatchOnFunctionError"] is True
 

@@ -1,4 +1,11 @@
-"""Request headers and entity-tag preconditions (If-Match, If-None-Match)."""
+"""Request headers and entity-tag preconditions (If-Match, If-None-Match, body `version`).
+
+The checks compare a precondition with the state the write just read (strongly consistent),
+and the write is then conditioned on exactly that state: the version it read, or the item's
+absence and its deletion marker's version. Versions never repeat for an id, so "still at
+version v" means "still the representation whose ETag was compared": a precondition that held
+at the read holds at the write, or the write fails (412) instead of landing on something else.
+"""
 
 from __future__ import annotations
 
@@ -69,3 +76,19 @@ def check_if_match(if_match: EntityTags | None, current_etag: str | None) -> Non
         return
     if current_etag is None or not if_match.strong_match(current_etag):
         raise PreconditionFailed("If-Match does not match the current product")
+
+
+def check_if_none_match(if_none_match: EntityTags | None, current_etag: str | None) -> None:
+    """412 when If-None-Match (weak comparison, or `*`) matches an existing current item."""
+    if if_none_match is None or current_etag is None:
+        return
+    if if_none_match.weak_match(current_etag):
+        raise PreconditionFailed("If-None-Match matches the current product")
+
+
+def check_expected_version(expected: int | None, current_version: int) -> None:
+    """412 when the body's `version` is given and is not the current one (0 = absent)."""
+    if expected is not None and expected != current_version:
+        raise PreconditionFailed(
+            f"version {expected} does not match the current version {current_version}"
+        )

@@ -15,7 +15,7 @@ from typing import Any
 
 from cache_constructs.product import table_schema
 
-PUBLIC_FIELDS: tuple[str, ...] = (
+PUBLIC_FIELDS: tuple[str, ...] = (  # never `writeToken`: it identifies a request, not data
     "productId",
     "name",
     "category",
@@ -25,7 +25,7 @@ PUBLIC_FIELDS: tuple[str, ...] = (
     "version",
     "updatedAt",
 )
-"""Product attributes that appear in responses (PK/SK/expiresAt never do)."""
+"""Product attributes that appear in responses (PK/SK/expiresAt/writeToken never do)."""
 _KEY_ATTRIBUTES = (table_schema.PARTITION_KEY, table_schema.SORT_KEY)
 
 
@@ -113,6 +113,14 @@ def product_key(product_id: str) -> dict[str, Any]:
     return {
         table_schema.PARTITION_KEY: {"S": table_schema.ITEM_PK_PREFIX + product_id},
         table_schema.SORT_KEY: {"S": table_schema.ITEM_SK},
+    }
+
+
+def marker_key(product_id: str) -> dict[str, Any]:
+    """The table key of a product's deletion marker: same partition, SK ``DELETED``."""
+    return {
+        table_schema.PARTITION_KEY: {"S": table_schema.ITEM_PK_PREFIX + product_id},
+        table_schema.SORT_KEY: {"S": table_schema.DELETION_MARKER_SK},
     }
 
 

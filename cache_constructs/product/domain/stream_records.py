@@ -1,7 +1,9 @@
 """DynamoDB Stream records -> the cache invalidation each one calls for.
 
-`change_from_record` returns None for records that are not products (other key prefixes),
-and raises `MalformedRecord` for product records it cannot trust, so the batch processor
+`change_from_record` returns None for records that are not products (other key prefixes,
+and a product's deletion marker, SK ``DELETED``: it never holds a cached representation; the
+TTL case where a marker matters is the product's own REMOVE, flagged `ttl_expiry`), and raises
+`MalformedRecord` for product records it cannot trust, so the batch processor
 fails exactly those records (they reach the DLQ after bounded retries) and not the others.
 """
 
@@ -36,6 +38,7 @@ class ProductChange:
 
     `stale_through` is the highest version that must no longer be served: new version - 1
     for INSERT/MODIFY, the old version for REMOVE. `categories` are the list pages affected.
+    `ttl_expiry`: DynamoDB's TTL deleted the item (no delete transaction wrote its marker).
     """
 
     product_id: str
@@ -90,7 +93,7 @@ def change_from_record(record: DynamoDBRecord) -> ProductChange | None:
     partition_key, sort_key = keys.get(table_schema.PARTITION_KEY), keys.get(table_schema.SORT_KEY)
     if not isinstance(partition_key, str) or not partition_key.startswith(PRODUCT_PREFIX):
         return None
-    if sort_key != PRODUCT_SORT_KEY:
+    if sort_key != PRODUCT_SORT_KEY:  # e.g. the deletion marker: nothing cached to invalidate
         return None
     product_id = partition_key.removeprefix(PRODUCT_PREFIX)
     if not PRODUCT_ID_PATTERN.fullmatch(product_id):

@@ -1,10 +1,13 @@
 """DynamoDB Stream -> cache invalidation, with partial batch responses.
 
 Each product record tombstones its item through the version the record makes stale and
-bumps the list generations of the categories it touches. Invalidation is idempotent (the
-tombstone keeps the highest version, generations only grow), so a replayed batch changes
-nothing more. A malformed product record or a cache outage fails that record only: the
-event source mapping retries it (bisecting the batch) and then sends it to the DLQ.
+bumps the list generations of the categories it touches (a TTL expiry also raises the
+product's deletion marker). Invalidation is idempotent (the tombstone keeps the highest
+version, generations only grow), so a replayed batch changes nothing more. Redis is retried
+within the invocation (never skipped on an open breaker: `domain.stream_invalidation`); a
+malformed record, or Redis refusing for the whole window, fails that record only: the event
+source mapping retries it (bisecting the batch) and then sends it to the DLQ. Deletion
+marker records are not products and are ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from cache_constructs.product.domain.stream_invalidation import (
+    StreamInvalidation,
+    redis_retries,
+)
 from cache_constructs.product.domain.stream_records import change_from_record
 from cache_constructs.product.handlers.observability import instrument
 from cache_constructs.product.handlers.push_notifications import publish_change
@@ -38,9 +45,7 @@ def invalidate(record: DynamoDBRecord) -> None:
         change = change_from_record(record)
         if change is None:
             return
-        runtime = get_runtime()
-        runtime.items.invalidate(change.product_id, change.stale_through)
-        runtime.lists.bump_or_raise(set(change.categories))
+        StreamInvalidation(get_runtime()).apply(change)
     except Exception:
         # The record is retried and may end in the DLQ: say which one and why.
         logger.exception(
@@ -62,10 +67,11 @@ def invalidate(record: DynamoDBRecord) -> None:
 
 def _handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     # Configuration errors fail the whole invocation (the batch is retried, not lost).
-    get_runtime()
-    return process_partial_response(
-        event=event, record_handler=invalidate, processor=processor, context=context
-    )
+    runtime = get_runtime()
+    with redis_retries(runtime, context):
+        return process_partial_response(
+            event=event, record_handler=invalidate, processor=processor, context=context
+        )
 
 
 handler = instrument(_handle)

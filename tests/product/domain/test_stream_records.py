@@ -40,6 +40,7 @@ def test_ttl_deletion_is_a_remove_flagged_as_expiry() -> None:
     [
         {"PK": {"S": "ORDER#1"}, "SK": {"S": "METADATA"}},
         {"PK": {"S": "PRODUCT#p1"}, "SK": {"S": "REVIEW#1"}},
+        {"PK": {"S": "PRODUCT#p1"}, "SK": {"S": "DELETED"}},  # the deletion marker
         {"PK": {"N": "5"}, "SK": {"S": "METADATA"}},
     ],
 )

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 import redis
+from handler_env import LambdaContext
 from handler_events import insert, modify, remove, stream_event
 from websockets.sync.client import ClientConnection, connect
 
 from cache_constructs.contract.metrics import PUSH_PUBLISH_FAILURE, PUSH_PUBLISHED
+from cache_constructs.contract.stream import INVALIDATION_RETRY_MARGIN_SECONDS
 from cache_constructs.product import push as product_push
 from cache_constructs.product.handlers import push_notifications, stream_handler
 from local_stack.events_server import EventsServer
@@ -206,8 +208,10 @@ def test_successful_publishes_are_counted(
 
 
 def test_a_record_whose_invalidation_failed_publishes_nothing(
-    install_runtime: Any, own_redis: Any, context: Any, publishing_to: Any
+    install_runtime: Any, own_redis: Any, publishing_to: Any
 ) -> None:
+    # No time left to retry Redis: the record fails at once.
+    context = LambdaContext(remaining_ms=INVALIDATION_RETRY_MARGIN_SECONDS * 1000)
     with EventsServer(keepalive_interval=3600) as server:
         publishing_to(server.publish_url)
         install_runtime(REDIS_URL=own_redis.url)

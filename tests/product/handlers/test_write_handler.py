@@ -149,8 +149,8 @@ def test_delete(runtime: Any, aws: Any, context: Any) -> None:
 
 
 def test_read_your_writes_after_delete_and_recreate(runtime: Any, context: Any) -> None:
-    # Versions restart at 1 on a recreate, below the delete's tombstone: the cached 404
-    # must still go, or readers keep getting it until the stream record or the negative TTL.
+    # The re-create continues above the deleted version (6 after 5), so its write-through
+    # lands above the delete's tombstone and the cached 404 goes at once.
     put(context, "p1", LAMP)
     for price in (13, 14, 15, 16):
         put(context, "p1", {**LAMP, "price": price})
@@ -159,10 +159,11 @@ def test_read_your_writes_after_delete_and_recreate(runtime: Any, context: Any) 
     assert get(context, "p1").status == 404
     assert get(context, "p1").status == 404  # served from the cached negative entry
     recreated = post(context, {**LAMP, "productId": "p1", "price": 20})
-    assert recreated.status == 201 and recreated.json()["version"] == 1
+    assert recreated.status == 201 and recreated.json()["version"] == 6
     read = get(context, "p1")
     assert read.status == 200
     assert read.json()["price"] == 20
+    assert read.header("X-Cache") in ("HIT-L1", "HIT-L2")  # the write-through landed
 
 
 def test_post_with_version_0_creates_and_other_versions_are_412(
@@ -195,4 +196,26 @@ def test_category_change_refreshes_both_lists(runtime: Any, context: Any) -> Non
     put(context, "p1", LAMP)
     assert (names("home"), names("garden")) == (["p1"], [])
     put(context, "p1", {**LAMP, "category": "garden"})
+    assert (names("home"), names("garden")) == ([], ["p1"])
+
+
+def test_list_bumps_follow_the_list_policy_even_when_items_are_not_cached(
+    install_runtime: Any, context: Any
+) -> None:
+    """An item policy without L2 (critical) must not switch the list cache's invalidation off:
+    the write path bumps lists through the list cache, built from LIST_CACHE_POLICY."""
+    from cache_constructs.contract.policy import CachePolicy
+    from cache_constructs.product.handlers import list_handler
+
+    install_runtime(ITEM_CACHE_POLICY=CachePolicy.CRITICAL.to_runtime_json())
+
+    def names(category: str) -> list[str]:
+        event = api_event("GET", "/products", query={"category": category})
+        page = call(list_handler.handler, event, context).json()
+        return [item["productId"] for item in page["items"]]
+
+    put(context, "p1", LAMP)
+    assert (names("home"), names("garden")) == (["p1"], [])  # both pages now cached in L2
+    put(context, "p1", {**LAMP, "category": "garden"})
+    install_runtime(ITEM_CACHE_POLICY=CachePolicy.CRITICAL.to_runtime_json())  # empty L1
     assert (names("home"), names("garden")) == ([], ["p1"])
