@@ -13,6 +13,8 @@ ENV ?= dev
 # app.py bundles the Lambda asset from this wheelhouse when it exists, so synth needs no
 # network and no variables (docs/decision_log.md, "Local bundling").
 WHEELHOUSE := .build/wheelhouse
+# checkov has its own venv: its pins (boto3, packaging) clash with the dev venv's.
+CHECKOV_VENV := .build/checkov
 
 .PHONY: help setup synth synth-all test lint typecheck unit local bench diff deploy destroy clean snapshot-update test-web
 
@@ -37,6 +39,11 @@ $(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp n
 	  --requirements cache_constructs/runtime/requirements.txt --dest $(WHEELHOUSE)
 	touch $@
 
+$(CHECKOV_VENV)/.stamp: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 /usr/bin/redis-server:
 	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 
@@ -44,7 +51,7 @@ $(WHEELHOUSE)/.stamp: cache_constructs/runtime/requirements.txt $(VENV)/.stamp n
 /usr/bin/chromium /usr/bin/chromedriver:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp ## install everything (idempotent)
+setup: $(VENV)/.stamp node_modules/.stamp $(WHEELHOUSE)/.stamp $(CHECKOV_VENV)/.stamp ## install everything (idempotent)
 
 synth: setup ## synthesize the stack (ENV=dev|prod), run cdk-nag and cfn-lint
 	cdk synth --quiet -c env=$(ENV)

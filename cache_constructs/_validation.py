@@ -6,6 +6,7 @@ time and are skipped, as the CDK's own constructs do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,10 +50,29 @@ def require_number_range(prop: str, value: Any, low: float, high: float) -> None
         raise ValueError(f"{prop} must be between {low} and {high}; got {value}")
 
 
-def require_exactly_one(existing_prop: str, existing: Any, props_prop: str, props: Any) -> None:
+def require_not_both(existing_prop: str, existing: Any, props_prop: str, props: Any) -> None:
     """A caller brings an existing resource OR the props to build one, never both."""
     if existing is not None and props is not None:
         raise ValueError(f"give either {existing_prop} or {props_prop}, not both")
+
+
+def require_instance(
+    prop: str, value: Any, expected: type | tuple[type, ...], hint: str = ""
+) -> None:
+    """Raise unless `value` is an instance of `expected` (None passes: "not given")."""
+    if value is None or isinstance(value, expected):
+        return
+    types = expected if isinstance(expected, tuple) else (expected,)
+    names = " or ".join(t.__name__ for t in types)
+    raise ValueError(f"{prop} must be a {names}{hint}; got {type(value).__name__} {value!r}")
+
+
+def require_pattern(prop: str, value: Any, pattern: re.Pattern[str], description: str) -> None:
+    """Raise unless the string `value` matches `pattern` (None and tokens pass)."""
+    if value is None or is_unresolved(value):
+        return
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError(f"{prop} must be {description}; got {value!r}")
 
 
 def select_private_subnet_ids(

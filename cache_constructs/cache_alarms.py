@@ -1,8 +1,10 @@
 """CacheAlarms: warning and critical alarms for every cache layer, each linked to its runbook.
 
-Thresholds are named levels with their unit in the name (``max_valkey_memory_percent_warning``,
-``max_iterator_age_critical: Duration``). A level set to ``None`` has no alarm. An alarm is
-only built for the sources given (no Valkey, no Valkey alarms).
+Thresholds are grouped per kind of alarm, as warning and critical levels
+(``max_valkey_memory_percent=Thresholds(warning=75, critical=90)``, the cdk-monitoring-
+constructs model), with direction and unit in the kind's name (``max_iterator_age`` takes
+Durations). A level set to ``None`` has no alarm; a kind set to ``None`` has none at all. An
+alarm is only built for the parts the watched service has (no Valkey, no Valkey alarms).
 
 Notifications: every alarm (ALARM and OK transitions) goes to ``topic``; warnings go to
 ``warning_topic`` instead when one is given (e.g. a ticket queue rather than a pager).
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -24,14 +26,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cache_constructs._validation import is_unresolved, require_int_range
-from cache_constructs.metric_sources import (
-    ApiMetricsSource,
-    DaxMetricsSource,
-    ServiceMetrics,
-    StreamMetricsSource,
-    ValkeyMetricsSource,
-)
+from cache_constructs._props import construct_props
+from cache_constructs._validation import is_unresolved, require_instance, require_int_range
+from cache_constructs.metric_sources import MetricSources, MonitoredService
 
 #: Where the alarm descriptions point: docs/runbook.md of this project, one anchor per alarm.
 DEFAULT_RUNBOOK_URL = (
@@ -41,11 +38,21 @@ DEFAULT_RUNBOOK_URL = (
 Level = Literal["warning", "critical"]
 _LEVELS: tuple[Level, ...] = ("warning", "critical")
 _ONE_MINUTE = Duration.minutes(1)
-# Duration defaults live here: None already means "no alarm at this level".
-DEFAULT_MAX_ITERATOR_AGE_WARNING = Duration.seconds(30)
-DEFAULT_MAX_ITERATOR_AGE_CRITICAL = Duration.minutes(2)
-DEFAULT_MAX_API_LATENCY_P95_WARNING = Duration.seconds(1)
-DEFAULT_MAX_API_LATENCY_P95_CRITICAL = Duration.seconds(3)
+_V = TypeVar("_V")
+
+
+@construct_props
+class Thresholds(Generic[_V]):
+    """The warning and critical level of one kind of alarm; None: no alarm at that level.
+
+    The warning must be the milder one: below the critical level for a "max" kind, above it
+    for a "min" kind.
+    """
+
+    warning: _V | None = None
+    critical: _V | None = None
+
+
 _ALARM_NAME_PREFIX = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
 _BELOW = cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
@@ -63,6 +70,18 @@ class AlarmKind:
     """What breaching means, for the alarm description."""
     unit: str
     treat_missing_data: cloudwatch.TreatMissingData
+    prop: str
+    """The `CacheAlarmsProps` field holding its `Thresholds`."""
+    direction: Literal["max", "min"] = "max"
+    """"max" alarms above the threshold, "min" below it."""
+    high: float | None = None
+    """Largest allowed threshold (100 for percentages)."""
+    duration: bool = False
+    """Thresholds are Durations (compared in milliseconds)."""
+
+    @property
+    def comparison(self) -> cloudwatch.ComparisonOperator:
+        return _BELOW if self.direction == "min" else _ABOVE
 
 
 # Missing data, per metric: NOT_BREACHING where a metric is only published when there is
@@ -75,6 +94,9 @@ HIT_RATE = AlarmKind(
     "L2 (Valkey) hit rate is low",
     "%",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="min_l2_hit_rate_percent",
+    direction="min",
+    high=100.0,
 )
 BYPASS_RATE = AlarmKind(
     "BypassRate",
@@ -82,6 +104,8 @@ BYPASS_RATE = AlarmKind(
     "Reads are bypassing L2 (Valkey unreachable or circuit breaker open)",
     "%",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_bypass_rate_percent",
+    high=100.0,
 )
 VALKEY_MEMORY = AlarmKind(
     "ValkeyMemory",
@@ -89,6 +113,8 @@ VALKEY_MEMORY = AlarmKind(
     "Valkey memory use is high",
     "%",
     cloudwatch.TreatMissingData.MISSING,
+    prop="max_valkey_memory_percent",
+    high=100.0,
 )
 VALKEY_EVICTIONS = AlarmKind(
     "ValkeyEvictions",
@@ -96,6 +122,7 @@ VALKEY_EVICTIONS = AlarmKind(
     "Valkey is evicting keys before their TTL",
     "evictions/minute",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_valkey_evictions_per_minute",
 )
 ITERATOR_AGE = AlarmKind(
     "IteratorAge",
@@ -103,6 +130,8 @@ ITERATOR_AGE = AlarmKind(
     "Stream invalidation lags behind the writes (stale reads for longer)",
     "ms",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_iterator_age",
+    duration=True,
 )
 DLQ_DEPTH = AlarmKind(
     "DlqDepth",
@@ -110,6 +139,7 @@ DLQ_DEPTH = AlarmKind(
     "Stream invalidation batches were given up on (cached items may stay stale)",
     "messages",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_dlq_messages",
 )
 LAMBDA_ERRORS = AlarmKind(
     "LambdaErrors",
@@ -117,6 +147,7 @@ LAMBDA_ERRORS = AlarmKind(
     "Lambda function errors",
     "errors/minute",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_lambda_errors_per_minute",
 )
 API_LATENCY = AlarmKind(
     "ApiLatencyP95",
@@ -124,6 +155,8 @@ API_LATENCY = AlarmKind(
     "API Gateway p95 latency is high",
     "ms",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_api_latency_p95",
+    duration=True,
 )
 DAX_FAULTS = AlarmKind(
     "DaxFaults",
@@ -131,6 +164,7 @@ DAX_FAULTS = AlarmKind(
     "DAX returns server faults (reads fall back to DynamoDB)",
     "faults/minute",
     cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_dax_faults_per_minute",
 )
 ALARM_KINDS = (
     HIT_RATE,
@@ -145,55 +179,103 @@ ALARM_KINDS = (
 )
 
 
+@construct_props
+class CacheAlarmsProps:
+    """What a caller may choose about `CacheAlarms`; every threshold has its default here."""
+
+    runbook_url: str = DEFAULT_RUNBOOK_URL
+    """The runbook every alarm description links (``<url>#<anchor>``). Default: this project's
+    docs/runbook.md on GitHub."""
+    alarm_name_prefix: str | None = None
+    """Alarm names become ``<prefix>-<key>``, 1..200 characters of ``A-Za-z0-9_.-``. Default:
+    names generated by CloudFormation."""
+    evaluation_periods: int = 3
+    """One-minute periods evaluated, 1..1440. Default 3."""
+    datapoints_to_alarm: int = 3
+    """Breaching periods among them that raise the alarm, 1..evaluation_periods. Default 3."""
+    min_requests_for_rates: int = 100
+    """Lookups per minute below which the hit and bypass rates are not evaluated (a quiet
+    minute is not a cold cache), >= 1. Default 100."""
+    min_l2_hit_rate_percent: Thresholds[float] | None = Thresholds(warning=80, critical=50)
+    """L2 hit rate, 0..100. Default warning below 80, critical below 50."""
+    max_bypass_rate_percent: Thresholds[float] | None = Thresholds(warning=5, critical=25)
+    """Reads that skip L2 (Valkey unreachable, breaker open), 0..100. Default 5 / 25."""
+    max_valkey_memory_percent: Thresholds[float] | None = Thresholds(warning=75, critical=90)
+    """Valkey memory (fullest node, or % of the serverless storage limit), 0..100.
+    Default 75 / 90."""
+    max_valkey_evictions_per_minute: Thresholds[float] | None = Thresholds(warning=10, critical=100)
+    """Keys evicted per minute, >= 0. Default 10 / 100."""
+    max_iterator_age: Thresholds[Duration] | None = Thresholds(
+        warning=Duration.seconds(30), critical=Duration.minutes(2)
+    )
+    """Stream invalidation lag. Default 30 seconds / 2 minutes."""
+    max_dlq_messages: Thresholds[float] | None = Thresholds(warning=None, critical=0)
+    """Invalidation batches given up on, >= 0. Default: critical above 0 (one failed batch
+    pages), no warning."""
+    max_lambda_errors_per_minute: Thresholds[float] | None = Thresholds(warning=0, critical=10)
+    """Errors per function per minute, >= 0. Default: any error warns, 10 page."""
+    max_api_latency_p95: Thresholds[Duration] | None = Thresholds(
+        warning=Duration.seconds(1), critical=Duration.seconds(3)
+    )
+    """API Gateway p95 latency. Default 1 second / 3 seconds."""
+    max_dax_faults_per_minute: Thresholds[float] | None = Thresholds(warning=0, critical=10)
+    """DAX server faults per minute, >= 0. Default: any fault warns, 10 page."""
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        url = self.runbook_url
+        if not is_unresolved(url) and not re.match(r"^https?://\S+$", str(url)):
+            raise ValueError(f"{owner}.runbook_url must be an http(s) URL; got {url!r}")
+        prefix = self.alarm_name_prefix
+        if prefix is not None and not _ALARM_NAME_PREFIX.match(str(prefix)):
+            raise ValueError(
+                f"{owner}.alarm_name_prefix must be 1..200 characters of A-Z, a-z, 0-9, '_', "
+                f"'.', '-'; got {prefix!r}"
+            )
+        require_int_range(f"{owner}.evaluation_periods", self.evaluation_periods, 1, 1440)
+        require_int_range(
+            f"{owner}.datapoints_to_alarm", self.datapoints_to_alarm, 1, self.evaluation_periods
+        )
+        require_int_range(f"{owner}.min_requests_for_rates", self.min_requests_for_rates, 1)
+        for kind in ALARM_KINDS:
+            self.levels(kind)  # validates the kind's thresholds
+
+    def levels(self, kind: AlarmKind) -> dict[Level, float]:
+        """The levels of ``kind`` that are on, in the metric's unit (durations in ms)."""
+        prop = f"{type(self).__name__}.{kind.prop}"
+        thresholds = getattr(self, kind.prop)
+        if thresholds is None:
+            return {}
+        if not isinstance(thresholds, Thresholds):
+            raise ValueError(
+                f"{prop} must be Thresholds(warning=..., critical=...) or None; got {thresholds!r}"
+            )
+        warning, critical = thresholds.warning, thresholds.critical
+        if kind.duration:
+            warning = _millis(f"{prop}.warning", warning)
+            critical = _millis(f"{prop}.critical", critical)
+        return _levels(prop, warning, critical, kind.direction, low=0.0, high=kind.high)
+
+
 class CacheAlarms(Construct):
     """Warning and critical alarms for the cache layers, notifying an encrypted SNS topic.
 
-    Every threshold prop is one level of one alarm; ``None`` turns that level off.
-    "max" thresholds alarm above the value, "min" thresholds below it; the warning level
-    must be the milder one (max: warning < critical; min: warning > critical).
-
     :param scope: parent construct.
     :param id_: construct id.
+    :param sources: the service to watch: anything with ``metric_sources`` (a
+        `CachedProductService`, or ``MetricSources(...)`` of an à-la-carte app's parts).
+        Alarms per part: the handlers' EMF metrics (L2 hit rate, bypass rate), Valkey
+        (memory, evictions), the stream (iterator age, dead-letter queue), each function
+        (errors), the API (p95 latency), DAX (server faults).
     :param topic: an existing topic for the notifications. Default: a topic is created,
-        encrypted with ``topic_encryption_key`` (or a key it creates, rotation on) and
-        SSL only; the key allows CloudWatch to publish.
+        encrypted with ``topic_encryption_key`` (or a key it creates, rotation on) and SSL
+        only; the key allows CloudWatch to publish.
     :param topic_encryption_key: KMS key for the created topic. Not with ``topic``. An
         imported key's policy cannot be changed here: it must let
         ``cloudwatch.amazonaws.com`` use ``kms:Decrypt`` and ``kms:GenerateDataKey*``.
     :param warning_topic: where warning alarms notify. Default: ``topic``.
-    :param runbook_url: the runbook every alarm description links (``<url>#<anchor>``).
-        Default: this project's docs/runbook.md on GitHub.
-    :param alarm_name_prefix: alarm names become ``<prefix>-<key>``, 1..200 characters of
-        ``A-Za-z0-9_.-``. Default: names generated by CloudFormation.
-    :param evaluation_periods: one-minute periods evaluated, 1..1440. Default 3.
-    :param datapoints_to_alarm: breaching periods among them that raise the alarm,
-        1..evaluation_periods. Default 3.
-    :param service_metrics: the handlers' EMF metrics: L2 hit rate and bypass rate alarms.
-    :param valkey: ``ValkeyCache`` (or alike): memory and evictions alarms.
-    :param stream: ``StreamInvalidator`` (or alike): iterator age and dead-letter alarms.
-    :param functions: functions whose errors alarm (one alarm per function and level).
-    :param api: ``CachedRestApi`` (or alike): p95 latency alarm.
-    :param dax: ``DaxCache`` (or alike): server fault alarm.
-    :param min_requests_for_rates: lookups per minute below which the hit and bypass rates
-        are not evaluated (a quiet minute is not a cold cache), >= 1. Default 100.
-    :param min_hit_rate_percent_warning: 0..100. Default 80.
-    :param min_hit_rate_percent_critical: 0..100. Default 50.
-    :param max_bypass_rate_percent_warning: 0..100. Default 5.
-    :param max_bypass_rate_percent_critical: 0..100. Default 25.
-    :param max_valkey_memory_percent_warning: 0..100. Default 75.
-    :param max_valkey_memory_percent_critical: 0..100. Default 90.
-    :param max_evictions_per_minute_warning: >= 0. Default 10.
-    :param max_evictions_per_minute_critical: >= 0. Default 100.
-    :param max_iterator_age_warning: invalidation lag. Default 30 seconds.
-    :param max_iterator_age_critical: Default 2 minutes.
-    :param max_dlq_messages_warning: >= 0. Default None (any message is critical).
-    :param max_dlq_messages_critical: >= 0. Default 0: one failed batch alarms.
-    :param max_lambda_errors_per_minute_warning: >= 0. Default 0: any error warns.
-    :param max_lambda_errors_per_minute_critical: >= 0. Default 10.
-    :param max_api_latency_p95_warning: Default 1 second.
-    :param max_api_latency_p95_critical: Default 3 seconds.
-    :param max_dax_faults_per_minute_warning: >= 0. Default 0: any fault warns.
-    :param max_dax_faults_per_minute_critical: >= 0. Default 10.
+    :param props: `CacheAlarmsProps` (thresholds, naming, evaluation). Default: every
+        default there.
     """
 
     def __init__(
@@ -201,122 +283,39 @@ class CacheAlarms(Construct):
         scope: Construct,
         id_: str,
         *,
+        sources: MonitoredService,
         topic: sns.ITopic | None = None,
         topic_encryption_key: kms.IKey | None = None,
         warning_topic: sns.ITopic | None = None,
-        runbook_url: str = DEFAULT_RUNBOOK_URL,
-        alarm_name_prefix: str | None = None,
-        evaluation_periods: int = 3,
-        datapoints_to_alarm: int = 3,
-        service_metrics: ServiceMetrics | None = None,
-        valkey: ValkeyMetricsSource | None = None,
-        stream: StreamMetricsSource | None = None,
-        functions: Sequence[lambda_.IFunction] = (),
-        api: ApiMetricsSource | None = None,
-        dax: DaxMetricsSource | None = None,
-        min_requests_for_rates: int = 100,
-        min_hit_rate_percent_warning: float | None = 80,
-        min_hit_rate_percent_critical: float | None = 50,
-        max_bypass_rate_percent_warning: float | None = 5,
-        max_bypass_rate_percent_critical: float | None = 25,
-        max_valkey_memory_percent_warning: float | None = 75,
-        max_valkey_memory_percent_critical: float | None = 90,
-        max_evictions_per_minute_warning: float | None = 10,
-        max_evictions_per_minute_critical: float | None = 100,
-        max_iterator_age_warning: Duration | None = DEFAULT_MAX_ITERATOR_AGE_WARNING,
-        max_iterator_age_critical: Duration | None = DEFAULT_MAX_ITERATOR_AGE_CRITICAL,
-        max_dlq_messages_warning: float | None = None,
-        max_dlq_messages_critical: float | None = 0,
-        max_lambda_errors_per_minute_warning: float | None = 0,
-        max_lambda_errors_per_minute_critical: float | None = 10,
-        max_api_latency_p95_warning: Duration | None = DEFAULT_MAX_API_LATENCY_P95_WARNING,
-        max_api_latency_p95_critical: Duration | None = DEFAULT_MAX_API_LATENCY_P95_CRITICAL,
-        max_dax_faults_per_minute_warning: float | None = 0,
-        max_dax_faults_per_minute_critical: float | None = 10,
+        props: CacheAlarmsProps | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        props = props or CacheAlarmsProps()
+        require_instance("props", props, CacheAlarmsProps)
         if topic is not None and topic_encryption_key is not None:
             raise ValueError(
                 "give either topic or topic_encryption_key, not both "
                 "(the key only applies to the topic this construct creates)"
             )
-        if not any((service_metrics, valkey, stream, functions, api, dax)):
+        parts = getattr(sources, "metric_sources", None)
+        if not isinstance(parts, MetricSources):
             raise ValueError(
-                "give at least one of service_metrics, valkey, stream, functions, api or dax: "
-                "there is nothing to alarm on otherwise"
+                "sources must have metric_sources (a CachedProductService, or a "
+                f"MetricSources of the parts to watch); got {type(sources).__name__}"
             )
-        if not is_unresolved(runbook_url) and not re.match(r"^https?://\S+$", runbook_url):
-            raise ValueError(f"runbook_url must be an http(s) URL; got {runbook_url!r}")
-        if alarm_name_prefix is not None and not _ALARM_NAME_PREFIX.match(alarm_name_prefix):
+        if parts.is_empty():
             raise ValueError(
-                "alarm_name_prefix must be 1..200 characters of A-Z, a-z, 0-9, '_', '.', '-'; "
-                f"got {alarm_name_prefix!r}"
+                "sources has no part to alarm on (service_metrics, valkey, stream, functions, "
+                "api or dax)"
             )
-        require_int_range("evaluation_periods", evaluation_periods, 1, 1440)
-        require_int_range("datapoints_to_alarm", datapoints_to_alarm, 1, evaluation_periods)
-        require_int_range("min_requests_for_rates", min_requests_for_rates, 1)
-        _check_function_ids(functions)
+        _check_function_ids(parts.functions)
 
-        percent = {"low": 0.0, "high": 100.0}
-        hit_rate = _levels(
-            "min_hit_rate_percent",
-            min_hit_rate_percent_warning,
-            min_hit_rate_percent_critical,
-            "min",
-            **percent,
-        )
-        bypass_rate = _levels(
-            "max_bypass_rate_percent",
-            max_bypass_rate_percent_warning,
-            max_bypass_rate_percent_critical,
-            "max",
-            **percent,
-        )
-        memory = _levels(
-            "max_valkey_memory_percent",
-            max_valkey_memory_percent_warning,
-            max_valkey_memory_percent_critical,
-            "max",
-            **percent,
-        )
-        evictions = _levels(
-            "max_evictions_per_minute",
-            max_evictions_per_minute_warning,
-            max_evictions_per_minute_critical,
-            "max",
-        )
-        iterator_age = _levels(
-            "max_iterator_age",
-            _millis("max_iterator_age_warning", max_iterator_age_warning),
-            _millis("max_iterator_age_critical", max_iterator_age_critical),
-            "max",
-        )
-        dlq = _levels(
-            "max_dlq_messages", max_dlq_messages_warning, max_dlq_messages_critical, "max"
-        )
-        lambda_errors = _levels(
-            "max_lambda_errors_per_minute",
-            max_lambda_errors_per_minute_warning,
-            max_lambda_errors_per_minute_critical,
-            "max",
-        )
-        api_latency = _levels(
-            "max_api_latency_p95",
-            _millis("max_api_latency_p95_warning", max_api_latency_p95_warning),
-            _millis("max_api_latency_p95_critical", max_api_latency_p95_critical),
-            "max",
-        )
-        dax_faults = _levels(
-            "max_dax_faults_per_minute",
-            max_dax_faults_per_minute_warning,
-            max_dax_faults_per_minute_critical,
-            "max",
-        )
-
-        self.runbook_url = runbook_url
-        self.alarm_name_prefix = alarm_name_prefix
-        self.evaluation_periods = evaluation_periods
-        self.datapoints_to_alarm = datapoints_to_alarm
+        self.props = props
+        self.sources = parts
+        self.runbook_url = props.runbook_url
+        self.alarm_name_prefix = props.alarm_name_prefix
+        self.evaluation_periods = props.evaluation_periods
+        self.datapoints_to_alarm = props.datapoints_to_alarm
         #: The topic every critical alarm (and, without ``warning_topic``, every warning) notifies.
         self.topic: sns.ITopic = topic or self._build_topic(topic_encryption_key)
         #: The topic warning alarms notify.
@@ -325,36 +324,24 @@ class CacheAlarms(Construct):
         #: e.g. ``ValkeyMemoryCritical``, ``LambdaErrorsReadWarning``.
         self.alarms: dict[str, cloudwatch.Alarm] = {}
 
-        if service_metrics is not None:
-            self._add(
-                HIT_RATE,
-                service_metrics.metric_hit_rate_percent("L2", min_requests=min_requests_for_rates),
-                hit_rate,
-                _BELOW,
-            )
-            self._add(
-                BYPASS_RATE,
-                service_metrics.metric_bypass_rate_percent(min_requests=min_requests_for_rates),
-                bypass_rate,
-                _ABOVE,
-            )
-        if valkey is not None:
-            self._add(VALKEY_MEMORY, valkey.metric_memory_usage_percent(), memory, _ABOVE)
-            self._add(
-                VALKEY_EVICTIONS, _per_minute_sum(valkey.metric_evictions()), evictions, _ABOVE
-            )
-        if stream is not None:
-            self._add(ITERATOR_AGE, stream.metric_iterator_age(), iterator_age, _ABOVE)
-            self._add(DLQ_DEPTH, stream.metric_dlq_depth(), dlq, _ABOVE)
-        for function in functions:
+        min_requests = props.min_requests_for_rates
+        if parts.service_metrics is not None:
+            metrics = parts.service_metrics
+            self._add(HIT_RATE, metrics.metric_hit_rate_percent("L2", min_requests=min_requests))
+            self._add(BYPASS_RATE, metrics.metric_bypass_rate_percent(min_requests=min_requests))
+        if parts.valkey is not None:
+            self._add(VALKEY_MEMORY, parts.valkey.metric_memory_usage_percent())
+            self._add(VALKEY_EVICTIONS, _per_minute_sum(parts.valkey.metric_evictions()))
+        if parts.stream is not None:
+            self._add(ITERATOR_AGE, parts.stream.metric_iterator_age())
+            self._add(DLQ_DEPTH, parts.stream.metric_dlq_depth())
+        for function in parts.functions:
             errors = function.metric_errors(statistic="Sum", period=_ONE_MINUTE)
-            self._add(LAMBDA_ERRORS, errors, lambda_errors, _ABOVE, subject=function.node.id)
-        if api is not None:
-            self._add(API_LATENCY, _p95(api.metric_latency()), api_latency, _ABOVE)
-        if dax is not None:
-            self._add(
-                DAX_FAULTS, _per_minute_sum(dax.metric_fault_request_count()), dax_faults, _ABOVE
-            )
+            self._add(LAMBDA_ERRORS, errors, subject=function.node.id)
+        if parts.api is not None:
+            self._add(API_LATENCY, _p95(parts.api.metric_latency()))
+        if parts.dax is not None:
+            self._add(DAX_FAULTS, _per_minute_sum(parts.dax.metric_fault_request_count()))
 
     # -- overridable parts ----------------------------------------------------------------
 
@@ -413,17 +400,11 @@ class CacheAlarms(Construct):
     # -- internals ---------------------------------------------------------------------------
 
     def _add(
-        self,
-        kind: AlarmKind,
-        metric: cloudwatch.IMetric,
-        thresholds: dict[Level, float],
-        comparison: cloudwatch.ComparisonOperator,
-        *,
-        subject: str | None = None,
+        self, kind: AlarmKind, metric: cloudwatch.IMetric, *, subject: str | None = None
     ) -> None:
-        for level, threshold in thresholds.items():
+        for level, threshold in self.props.levels(kind).items():
             key = f"{kind.key}{subject or ''}{level.capitalize()}"
-            alarm = self._build_alarm(key, kind, level, metric, threshold, comparison, subject)
+            alarm = self._build_alarm(key, kind, level, metric, threshold, kind.comparison, subject)
             topic = self.topic if level == "critical" else self.warning_topic
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
             alarm.add_ok_action(cloudwatch_actions.SnsAction(topic))
@@ -444,7 +425,7 @@ def _levels(
     for level, value in zip(_LEVELS, (warning, critical), strict=True):
         if value is None:
             continue
-        name = f"{prop}_{level}"
+        name = f"{prop}.{level}"
         if is_unresolved(value):
             levels[level] = value  # a deploy-time parameter: CloudFormation decides
             continue
@@ -463,8 +444,8 @@ def _levels(
         if not milder:
             relation = "below" if direction == "max" else "above"
             raise ValueError(
-                f"{prop}_warning ({levels['warning']:g}) must be {relation} "
-                f"{prop}_critical ({levels['critical']:g}): a warning comes before the page"
+                f"{prop}.warning ({levels['warning']:g}) must be {relation} "
+                f"{prop}.critical ({levels['critical']:g}): a warning comes before the page"
             )
     return levels
 

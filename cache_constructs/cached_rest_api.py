@@ -1,14 +1,16 @@
 """CachedRestApi: a regional REST API whose stage cache is driven by CachePolicy per route.
 
 Secure by default: access logs (JSON) to a log group, execution logs at ERROR, X-Ray,
-throttling, a request validator on every method, cache entries encrypted, and client cache
-invalidation (`Cache-Control: max-age=0`) only for authorized callers: others get 403. That
-last setting has no CloudFormation property, so a custom resource applies it with
-UpdateStage after every stage change.
+throttling, a request validator on every method, a WAF web ACL, cache entries encrypted, and
+client cache invalidation (`Cache-Control: max-age=0`) only for authorized callers: others get
+403. That last setting has no CloudFormation property, so a custom resource applies it with
+UpdateStage after every stage change. The web ACL and the stage cache cost money every hour
+they exist (docs/constructs.md, "What the defaults cost"): both can be switched off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -23,25 +25,34 @@ from aws_cdk import (
     IStableAnyProducer,
     Lazy,
     RemovalPolicy,
-    Stack,
     Validations,
 )
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import custom_resources as cr
 from constructs import Construct, IValidation
 
-from cache_constructs.contract.policy import CachePolicy
-
-from ._validation import (
+from cache_constructs._checkov import skip_checkov
+from cache_constructs._custom_resources import acknowledge_provider
+from cache_constructs._props import construct_props
+from cache_constructs._validation import (
     is_unresolved,
-    require_exactly_one,
+    require_instance,
     require_int_range,
+    require_not_both,
     require_number_range,
     require_one_of,
+)
+from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.log_groups import (
+    LOG_REMOVAL_POLICIES,
+    LogGroupSettings,
+    build_log_group,
+    custom_resource_log_group,
 )
 
 CACHE_CLUSTER_SIZES: tuple[str, ...] = ("0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237")
@@ -72,22 +83,121 @@ _PARAM_PREFIX = "method.request."
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _STAGE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _NAG_IAM_REASON = "IAM (SigV4) authorization: callers are AWS principals, not Cognito users"
-_SNAKE_CASE = {
-    "HttpMethod": "http_method",
-    "ResourcePath": "resource_path",
-    "LoggingLevel": "logging_level",
-    "DataTraceEnabled": "data_trace_enabled",
-    "MetricsEnabled": "metrics_enabled",
-    "ThrottlingRateLimit": "throttling_rate_limit",
-    "ThrottlingBurstLimit": "throttling_burst_limit",
-    "CachingEnabled": "caching_enabled",
-    "CacheTtlInSeconds": "cache_ttl_in_seconds",
-    "CacheDataEncrypted": "cache_data_encrypted",
-}
 _NAG_PUBLIC_REASON = (
-    "public read-only route: the product catalogue is meant to be read anonymously; "
-    "writes are IAM-authorized"
+    "public read-only method: the caller chose authorization NONE for this GET/HEAD/OPTIONS "
+    "route (add_route refuses public writes; writes default to IAM)"
 )
+
+
+@construct_props
+class CachedRestApiProps:
+    """What a caller may choose about a `CachedRestApi`; every field has its default here."""
+
+    rest_api_name: str | None = None
+    """The API name. Default: the construct path."""
+    description: str | None = None
+    """The API description. Default: none."""
+    stage_name: str = "prod"
+    """The stage (1..128 letters, digits, "-", "_"). Default "prod"."""
+    stage_cache_enabled: bool = True
+    """Provision the stage cache (billed per hour whether used or not; docs/constructs.md).
+    With False no route is cached at API Gateway: a route whose policy has the "api" layer
+    is refused (drop it with ``policy.without_layers("api")``). Default True."""
+    cache_cluster_size: str = "0.5"
+    """Stage cache size in GB, one of `CACHE_CLUSTER_SIZES`. Default "0.5"."""
+    throttling_rate_limit: float = 100
+    """Steady requests per second for the stage, > 0. Default 100."""
+    throttling_burst_limit: int = 200
+    """Burst, 0..5000. Default 200."""
+    access_log_group: logs.ILogGroup | None = None
+    """An existing log group for the access logs. Default: one is built here."""
+    access_log_retention: logs.RetentionDays | None = None
+    """Retention of the access log group built here (excludes ``access_log_group``).
+    Default: the owner's ``log_defaults``, else three months."""
+    log_removal_policy: RemovalPolicy | None = None
+    """``RETAIN`` or ``DESTROY`` for the log groups built here (excludes
+    ``access_log_group`` for the access logs). Default: the owner's ``log_defaults``, else
+    ``RETAIN`` (keeps the audit trail)."""
+    log_encryption_key: kms.IKey | None = None
+    """A customer-managed KMS key for the log groups built here (access logs, the custom
+    resource provider's logs); CloudWatch Logs is allowed to use it. Default: the owner's
+    ``log_defaults``, else no customer key (CloudWatch Logs' own encryption)."""
+    logging_level: apigateway.MethodLoggingLevel = apigateway.MethodLoggingLevel.ERROR
+    """Execution logging level: ERROR (default) or INFO; OFF is refused."""
+    cloud_watch_role: bool = True
+    """Create the account's API Gateway CloudWatch role, which execution logging needs.
+    Default True. The role is set on `AWS::ApiGateway::Account`, a singleton per account and
+    region: with several APIs in one account and region, let one stack own it and pass False
+    everywhere else."""
+    tracing_enabled: bool = True
+    """X-Ray tracing. Default True."""
+    web_acl_enabled: bool = True
+    """Associate a WAF web ACL with the stage (billed per month and per request;
+    docs/constructs.md). False runs without one. Default True."""
+    web_acl_arn: str | None = None
+    """An existing regional WAFv2 web ACL to associate. Default: one is built here."""
+    web_acl_rate_limit: int | None = None
+    """Requests per 5 minutes per client IP allowed by the web ACL built here (excludes
+    ``web_acl_arn``), 100..2000000000. Default 2000. The built ACL also runs the AWS managed
+    common and known-bad-inputs rule sets."""
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        require_one_of(f"{owner}.cache_cluster_size", self.cache_cluster_size, CACHE_CLUSTER_SIZES)
+        require_number_range(
+            f"{owner}.throttling_rate_limit", self.throttling_rate_limit, 0.001, 1_000_000
+        )
+        require_int_range(f"{owner}.throttling_burst_limit", self.throttling_burst_limit, 0, 5000)
+        require_not_both(
+            f"{owner}.access_log_group",
+            self.access_log_group,
+            f"{owner}.access_log_retention",
+            self.access_log_retention,
+        )
+        if self.log_removal_policy is not None:
+            require_one_of(
+                f"{owner}.log_removal_policy", self.log_removal_policy, LOG_REMOVAL_POLICIES
+            )
+        require_not_both(
+            f"{owner}.web_acl_arn",
+            self.web_acl_arn,
+            f"{owner}.web_acl_rate_limit",
+            self.web_acl_rate_limit,
+        )
+        if self.web_acl_rate_limit is not None:
+            require_int_range(
+                f"{owner}.web_acl_rate_limit", self.web_acl_rate_limit, 100, 2_000_000_000
+            )
+        if not self.web_acl_enabled and (
+            self.web_acl_arn is not None or self.web_acl_rate_limit is not None
+        ):
+            raise ValueError(
+                f"{owner}.web_acl_arn and {owner}.web_acl_rate_limit need web_acl_enabled=True"
+            )
+        for flag in ("stage_cache_enabled", "web_acl_enabled", "cloud_watch_role"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{owner}.{flag} must be a bool; got {getattr(self, flag)!r}")
+        if not is_unresolved(self.stage_name) and not _STAGE_NAME.match(str(self.stage_name)):
+            raise ValueError(
+                f"{owner}.stage_name must be 1..128 letters, digits, '-' or '_'; "
+                f"got {self.stage_name!r}"
+            )
+        if self.logging_level == apigateway.MethodLoggingLevel.OFF:
+            raise ValueError(f"{owner}.logging_level must be ERROR or INFO: execution logs stay on")
+
+
+@dataclasses.dataclass(frozen=True)
+class _RouteSetting:
+    """The stage method setting of one route added with `add_cached_route`."""
+
+    path: str
+    http_method: str
+    caching_enabled: bool
+    cache_ttl_seconds: int
+
+    @property
+    def escaped_path(self) -> str:
+        return _escape_path(self.path)
 
 
 class CachedRestApi(Construct):
@@ -97,32 +207,11 @@ class CachedRestApi(Construct):
     `add_route` (uncached; IAM-authorized by default). Both attach the shared request
     validator; a synth-time check refuses any method of the API that lacks one.
 
-    :param rest_api_name: the API name. Default: the construct path.
-    :param description: the API description.
-    :param stage_name: the stage (letters, digits, "-", "_"). Default "prod".
-    :param cache_cluster_size: stage cache size in GB, one of `CACHE_CLUSTER_SIZES`.
-        Default "0.5".
-    :param throttling_rate_limit: steady requests per second for the stage, > 0. Default 100.
-    :param throttling_burst_limit: burst, 0..5000. Default 200.
-    :param access_log_group: an existing log group for the access logs.
-    :param access_log_retention: retention of the access log group built here (excludes
-        `access_log_group`). Default three months.
-    :param log_removal_policy: what happens to the access log group built here when it leaves
-        the stack (excludes `access_log_group`): `RETAIN` (default) keeps the audit trail,
-        `DESTROY` deletes it with the stack.
-    :param logging_level: execution logging level. Default ERROR.
-    :param cloud_watch_role: create the account's API Gateway CloudWatch role, which execution
-        logging needs. Default True. The role is set on `AWS::ApiGateway::Account`, a
-        singleton per account and region: every stack that builds one shares it, and the last
-        one deployed points it at its own role (both are retained when a stack is deleted, so
-        the others keep logging). With several APIs in one account and region, let one stack
-        own it and pass False everywhere else.
-    :param tracing_enabled: X-Ray tracing. Default True.
-    :param web_acl_arn: an existing regional WAFv2 web ACL to associate with the stage.
-    :param web_acl_rate_limit: requests per 5 minutes per client IP allowed by the web ACL
-        built here (excludes `web_acl_arn`), 100..2000000000. Default 2000. The built ACL also
-        runs the AWS managed common and known-bad-inputs rule sets.
-    :param web_acl_enabled: set False to run without a web ACL (not recommended). Default True.
+    :param scope: parent construct.
+    :param id_: construct id.
+    :param props: `CachedRestApiProps`. Default: every default there.
+    :param log_defaults: what an owner construct wants for the log groups built here when
+        ``props`` leaves them unset (e.g. `CachedProductService` passes its own).
     """
 
     def __init__(
@@ -130,62 +219,31 @@ class CachedRestApi(Construct):
         scope: Construct,
         id_: str,
         *,
-        rest_api_name: str | None = None,
-        description: str | None = None,
-        stage_name: str = "prod",
-        cache_cluster_size: str = "0.5",
-        throttling_rate_limit: float = 100,
-        throttling_burst_limit: int = 200,
-        access_log_group: logs.ILogGroup | None = None,
-        access_log_retention: logs.RetentionDays | None = None,
-        log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        logging_level: apigateway.MethodLoggingLevel = apigateway.MethodLoggingLevel.ERROR,
-        cloud_watch_role: bool = True,
-        tracing_enabled: bool = True,
-        web_acl_arn: str | None = None,
-        web_acl_rate_limit: int | None = None,
-        web_acl_enabled: bool = True,
+        props: CachedRestApiProps | None = None,
+        log_defaults: LogGroupSettings | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        require_one_of("cache_cluster_size", cache_cluster_size, CACHE_CLUSTER_SIZES)
-        require_number_range("throttling_rate_limit", throttling_rate_limit, 0.001, 1_000_000)
-        require_int_range("throttling_burst_limit", throttling_burst_limit, 0, 5000)
-        require_exactly_one(
-            "access_log_group", access_log_group, "access_log_retention", access_log_retention
-        )
-        require_one_of(
-            "log_removal_policy",
-            log_removal_policy,
-            (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY),
-        )
-        require_exactly_one("web_acl_arn", web_acl_arn, "web_acl_rate_limit", web_acl_rate_limit)
-        if web_acl_rate_limit is not None:
-            require_int_range("web_acl_rate_limit", web_acl_rate_limit, 100, 2_000_000_000)
-        if not web_acl_enabled and (web_acl_arn or web_acl_rate_limit is not None):
-            raise ValueError("web_acl_arn and web_acl_rate_limit need web_acl_enabled=True")
-        if not is_unresolved(stage_name) and not _STAGE_NAME.match(stage_name):
-            raise ValueError(
-                f"stage_name must be 1..128 letters, digits, '-' or '_'; got {stage_name!r}"
-            )
-        if logging_level == apigateway.MethodLoggingLevel.OFF:
-            raise ValueError("logging_level must be ERROR or INFO: execution logs stay on")
-        self.stage_name = stage_name
-        self.cache_cluster_size = cache_cluster_size
-        self._throttling = (throttling_rate_limit, throttling_burst_limit)
-        self._logging_level = logging_level
-        self._route_settings: list[dict[str, Any]] = []
-        self._log_removal_policy = log_removal_policy
+        props = props or CachedRestApiProps()
+        require_instance("props", props, CachedRestApiProps)
+        require_instance("log_defaults", log_defaults, LogGroupSettings)
+        self.props = props
+        self.stage_name = props.stage_name
+        self.stage_cache_enabled = props.stage_cache_enabled
+        """Whether the stage has a cache (routes with the "api" layer need it)."""
+        self.cache_cluster_size = props.cache_cluster_size
+        self._route_settings: list[_RouteSetting] = []
+        self.log_settings = LogGroupSettings(
+            retention=props.access_log_retention,
+            removal_policy=props.log_removal_policy,
+            encryption_key=props.log_encryption_key,
+        ).or_else(log_defaults)
+        """The retention, removal policy and key of the log groups built here."""
 
-        self.access_log_group: logs.ILogGroup = access_log_group or self._build_access_log_group(
-            access_log_retention or logs.RetentionDays.THREE_MONTHS
+        self.access_log_group: logs.ILogGroup = (
+            props.access_log_group or self._build_access_log_group()
         )
         """Where the JSON access log goes."""
-        self.api = self._build_rest_api(
-            rest_api_name=rest_api_name,
-            description=description,
-            cloud_watch_role=cloud_watch_role,
-            tracing_enabled=tracing_enabled,
-        )
+        self.api = self._build_rest_api()
         """The underlying `apigateway.RestApi`."""
         self.request_validator = apigateway.RequestValidator(
             self,
@@ -203,9 +261,10 @@ class CachedRestApi(Construct):
         self.web_acl: wafv2.CfnWebACL | None = None
         """The web ACL built here (None when one was given or the ACL is disabled)."""
         self.web_acl_association: wafv2.CfnWebACLAssociation | None = None
-        if web_acl_enabled:
+        if props.web_acl_enabled:
+            web_acl_arn = props.web_acl_arn
             if web_acl_arn is None:
-                self.web_acl = self._build_web_acl(web_acl_rate_limit or 2000)
+                self.web_acl = self._build_web_acl(props.web_acl_rate_limit or 2000)
                 web_acl_arn = self.web_acl.attr_arn
             self.web_acl_association = wafv2.CfnWebACLAssociation(
                 self,
@@ -215,9 +274,23 @@ class CachedRestApi(Construct):
             )
         else:
             _acknowledge(
-                self.stage, ("APIG3",), "the caller turned the web ACL off (web_acl_enabled=False)"
+                self.stage,
+                ("APIG3",),
+                "the caller turned the web ACL off (CachedRestApiProps.web_acl_enabled=False)",
             )
-        if cloud_watch_role:
+            skip_checkov(
+                self.stage,
+                "CKV2_AWS_29",
+                "the caller turned the web ACL off (CachedRestApiProps.web_acl_enabled=False)",
+            )
+        if not props.stage_cache_enabled:
+            skip_checkov(
+                self.stage,
+                "CKV_AWS_120",
+                "the caller turned the stage cache off (stage_cache_enabled=False); "
+                "no route is cached at API Gateway",
+            )
+        if props.cloud_watch_role:
             self._acknowledge_cloud_watch_role()
         self.node.add_validation(_EveryMethodValidated(self))
 
@@ -239,9 +312,14 @@ class CachedRestApi(Construct):
 
     # --- building blocks (override in a subclass to change one part) -----------------------
 
-    def _build_access_log_group(self, retention: logs.RetentionDays) -> logs.ILogGroup:
-        return logs.LogGroup(
-            self, "AccessLogs", retention=retention, removal_policy=self._log_removal_policy
+    def _build_access_log_group(self) -> logs.ILogGroup:
+        settings = self.log_settings
+        return build_log_group(
+            self,
+            "AccessLogs",
+            retention=settings.retention or logs.RetentionDays.THREE_MONTHS,
+            removal_policy=settings.removal_policy or RemovalPolicy.RETAIN,
+            encryption_key=settings.encryption_key,
         )
 
     def _build_web_acl(self, rate_limit: int) -> wafv2.CfnWebACL:
@@ -287,49 +365,27 @@ class CachedRestApi(Construct):
             ],
         )
 
-    def _stage_wide_setting(self) -> dict[str, Any]:
-        rate, burst = self._throttling
-        return {
-            "HttpMethod": "*",
-            "ResourcePath": "/*",
-            "LoggingLevel": self._logging_level.value,
-            "DataTraceEnabled": False,
-            "MetricsEnabled": True,
-            "ThrottlingRateLimit": rate,
-            "ThrottlingBurstLimit": burst,
-            # Only the routes added with a policy that includes "api" are cached.
-            "CachingEnabled": False,
-            "CacheDataEncrypted": True,
-        }
-
-    def _build_rest_api(
-        self,
-        *,
-        rest_api_name: str | None,
-        description: str | None,
-        cloud_watch_role: bool,
-        tracing_enabled: bool,
-    ) -> apigateway.RestApi:
-        rate, burst = self._throttling
+    def _build_rest_api(self) -> apigateway.RestApi:
+        props = self.props
         return apigateway.RestApi(
             self,
             "Api",
-            rest_api_name=rest_api_name,
-            description=description,
+            rest_api_name=props.rest_api_name,
+            description=props.description,
             endpoint_types=[apigateway.EndpointType.REGIONAL],
-            cloud_watch_role=cloud_watch_role,
+            cloud_watch_role=props.cloud_watch_role,
             deploy_options=apigateway.StageOptions(
                 stage_name=self.stage_name,
-                cache_cluster_enabled=True,
-                cache_cluster_size=self.cache_cluster_size,
+                cache_cluster_enabled=props.stage_cache_enabled,
+                cache_cluster_size=(self.cache_cluster_size if props.stage_cache_enabled else None),
                 cache_data_encrypted=True,
                 caching_enabled=False,
-                tracing_enabled=tracing_enabled,
-                logging_level=self._logging_level,
+                tracing_enabled=props.tracing_enabled,
+                logging_level=props.logging_level,
                 metrics_enabled=True,
                 data_trace_enabled=False,
-                throttling_rate_limit=rate,
-                throttling_burst_limit=burst,
+                throttling_rate_limit=props.throttling_rate_limit,
+                throttling_burst_limit=props.throttling_burst_limit,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_log_group),
                 access_log_format=apigateway.AccessLogFormat.custom(
                     json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":"))
@@ -362,10 +418,11 @@ class CachedRestApi(Construct):
                 [iam.PolicyStatement(actions=["apigateway:PATCH"], resources=[stage_arn])]
             ),
             install_latest_aws_sdk=False,
+            log_group=custom_resource_log_group(self, self.log_settings),
         )
         # No explicit dependency on the stage: the call and the policy reference it already
         # (an extra DependsOn is cfn-lint W3005).
-        self._acknowledge_custom_resource_provider()
+        acknowledge_provider(self)
         return setting
 
     def _rerun_on_stage_changes(self, setting: cr.AwsCustomResource) -> CfnResource:
@@ -411,21 +468,52 @@ class CachedRestApi(Construct):
         """
         if http_method.upper() != "GET":
             raise ValueError(f"http_method must be 'GET' for a cached route; got {http_method!r}")
+        if not isinstance(policy, CachePolicy):
+            raise ValueError(
+                f"policy must be a CachePolicy (e.g. CachePolicy.named('static')); "
+                f"got {type(policy).__name__} {policy!r}"
+            )
         cached = "api" in policy.layers
+        route = f"{http_method.upper()} {resource.path}"
+        if cached and not self.stage_cache_enabled:
+            raise ValueError(
+                f"policy {policy.name!r} of {route} uses the 'api' layer, but the stage has no "
+                "cache (CachedRestApiProps.stage_cache_enabled=False): use "
+                "policy.without_layers('api')"
+            )
         authorized = (
             authorizer is not None or authorization_type != apigateway.AuthorizationType.NONE
         )
+        if isinstance(cache_key_parameters, str):
+            raise ValueError("cache_key_parameters must be a sequence of names, not one string")
+        path_params = set(_path_params(resource.path))
         for key in cache_key_parameters:
             _require_parameter_name("cache_key_parameters", key)
+            name = _path_param_of(key)
+            if name is not None and name not in path_params:
+                raise ValueError(
+                    f"cache_key_parameters names the path parameter {name!r} ({key}), but "
+                    f"{route} has {sorted(path_params) or 'no path parameters'}"
+                )
         for key in request_parameters or {}:
             _require_parameter_name("request_parameters", key)
         if identity_cache_key is not None:
             _require_parameter_name("identity_cache_key", identity_cache_key)
+        if not cached and cache_key_parameters:
+            raise ValueError(
+                f"cache_key_parameters of {route} would be dropped: policy {policy.name!r} "
+                "has no 'api' layer, so the stage cache does not serve the route"
+            )
+        if not cached and identity_cache_key is not None:
+            raise ValueError(
+                f"identity_cache_key of {route} would be ignored: policy {policy.name!r} has "
+                "no 'api' layer, so the stage cache does not serve the route"
+            )
         if cached and authorized and identity_cache_key is None:
             raise ValueError(
-                f"identity_cache_key is required to cache {http_method} {resource.path}: it is "
-                "authorized, and without the caller's identity in the cache key one caller's "
-                "response would be served to another (or use a policy without the 'api' layer)"
+                f"identity_cache_key is required to cache {route}: it is authorized, and "
+                "without the caller's identity in the cache key one caller's response would "
+                "be served to another (or use a policy without the 'api' layer)"
             )
         # The identity joins the key list before de-duplication: it may already be one of
         # the cache key parameters, and CacheKeyParameters must not name it twice.
@@ -454,14 +542,12 @@ class CachedRestApi(Construct):
             cfn_method.add_property_override("Integration.CacheKeyParameters", keys)
             cfn_method.add_property_override("Integration.CacheNamespace", resource.resource_id)
         self._route_settings.append(
-            {
-                "_path": resource.path,
-                "HttpMethod": "GET",
-                "ResourcePath": _escape_path(resource.path),
-                "CachingEnabled": cached,
-                "CacheTtlInSeconds": policy.api_ttl_seconds if cached else 0,
-                "CacheDataEncrypted": True,
-            }
+            _RouteSetting(
+                path=resource.path,
+                http_method="GET",
+                caching_enabled=cached,
+                cache_ttl_seconds=policy.api_ttl_seconds if cached else 0,
+            )
         )
         self._apply_method_settings()
         return method
@@ -528,6 +614,7 @@ class CachedRestApi(Construct):
         )
         if authorizer is None and authorization_type == apigateway.AuthorizationType.NONE:
             _acknowledge(method, ("APIG4", "COG4"), _NAG_PUBLIC_REASON)
+            skip_checkov(method, "CKV_AWS_59", _NAG_PUBLIC_REASON)
         elif authorizer is None and authorization_type == apigateway.AuthorizationType.IAM:
             _acknowledge(method, ("COG4",), _NAG_IAM_REASON)
         return method
@@ -540,7 +627,7 @@ class CachedRestApi(Construct):
         Scoped to the GET routes added so far with caching on (path parameters become `*`):
         call it after adding them.
         """
-        paths = [route["_path"] for route in self._route_settings if route["CachingEnabled"]]
+        paths = [route.path for route in self._route_settings if route.caching_enabled]
         if not paths:
             raise ValueError("grant_invalidate needs at least one cached route: add them first")
         return iam.Grant.add_to_principal(
@@ -585,30 +672,41 @@ class CachedRestApi(Construct):
     # --- rendering -----------------------------------------------------------------------
 
     def _render_method_settings(self) -> list[dict[str, Any]]:
-        """Stage method settings: the stage-wide entry, then one per route (template keys)."""
-        wide = self._stage_wide_setting()
-        inherited = {
-            key: wide[key]
-            for key in (
-                "LoggingLevel",
-                "DataTraceEnabled",
-                "MetricsEnabled",
-                "ThrottlingRateLimit",
-                "ThrottlingBurstLimit",
-            )
-        }
-        # A per-method entry replaces the stage-wide one for that method: repeat logging,
-        # metrics and throttling so they stay on.
-        routes = (
-            {key: value for key, value in route.items() if not key.startswith("_")}
-            for route in self._route_settings
-        )
-        return [wide, *({**inherited, **route} for route in routes)]
+        """Stage method settings: the stage-wide entry, then one per cached-route entry.
+
+        A per-method entry replaces the stage-wide one for that method, so logging, metrics
+        and throttling are repeated in it to stay on.
+        """
+        props = self.props
+
+        def setting(path: str, method: str, caching: bool, ttl: int | None) -> dict[str, Any]:
+            values = {
+                "http_method": method,
+                "resource_path": path,
+                "logging_level": props.logging_level.value,
+                "data_trace_enabled": False,
+                "metrics_enabled": True,
+                "throttling_rate_limit": props.throttling_rate_limit,
+                "throttling_burst_limit": props.throttling_burst_limit,
+                # Only routes added with a policy that includes "api" are cached.
+                "caching_enabled": caching,
+                "cache_ttl_in_seconds": ttl,
+                "cache_data_encrypted": True,
+            }
+            return {key: value for key, value in values.items() if value is not None}
+
+        return [
+            setting("/*", "*", False, None),
+            *(
+                setting(r.escaped_path, r.http_method, r.caching_enabled, r.cache_ttl_seconds)
+                for r in self._route_settings
+            ),
+        ]
 
     def _cache_control_patch_operations(self) -> list[dict[str, str]]:
         """UpdateStage operations: authorized `Cache-Control: max-age=0` only, else 403."""
         paths = ["/*/*"] + [
-            f"/{_escape_path(route['_path']).lstrip('/')}/{route['HttpMethod']}"
+            f"/{route.escaped_path.lstrip('/')}/{route.http_method}"
             for route in self._route_settings
         ]
         operations = []
@@ -634,10 +732,7 @@ class CachedRestApi(Construct):
         cfn_stage = self.stage.node.default_child
         assert isinstance(cfn_stage, apigateway.CfnStage)
         cfn_stage.method_settings = [
-            apigateway.CfnStage.MethodSettingProperty(
-                **{_SNAKE_CASE[key]: value for key, value in setting.items()}
-            )
-            for setting in rendered
+            apigateway.CfnStage.MethodSettingProperty(**setting) for setting in rendered
         ]
         digest = hashlib.sha256(json.dumps(rendered, sort_keys=True).encode()).hexdigest()
         self._custom_resource_cfn.add_property_override("MethodSettingsHash", digest[:16])
@@ -654,28 +749,6 @@ class CachedRestApi(Construct):
                     reason="API Gateway's own managed policy for the account logging role",
                 )
             )
-
-    def _acknowledge_custom_resource_provider(self) -> None:
-        provider = Stack.of(self).node.try_find_child(_CUSTOM_RESOURCE_PROVIDER_ID)
-        if provider is None:
-            return
-        Validations.of(provider).acknowledge(
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                    "policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
-                reason="the CDK AwsCustomResource provider only writes its own logs",
-            ),
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-L1",
-                reason="the CDK AwsCustomResource provider's runtime is chosen by aws-cdk-lib",
-            ),
-        )
-
-
-_CUSTOM_RESOURCE_PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
-"""The construct id of the singleton function behind every AwsCustomResource in a stack."""
 
 
 @jsii.implements(IStableAnyProducer)
@@ -715,12 +788,22 @@ def _acknowledge(scope: Construct, rules: Sequence[str], reason: str) -> None:
     )
 
 
+def _path_params(path: str) -> list[str]:
+    return [
+        part[1:-1].rstrip("+")
+        for part in path.split("/")
+        if part.startswith("{") and part.endswith("}")
+    ]
+
+
 def _path_keys(path: str) -> list[str]:
-    keys = []
-    for part in path.split("/"):
-        if part.startswith("{") and part.endswith("}"):
-            keys.append(f"{_PARAM_PREFIX}path.{part[1:-1].rstrip('+')}")
-    return keys
+    return [f"{_PARAM_PREFIX}path.{name}" for name in _path_params(path)]
+
+
+def _path_param_of(key: str) -> str | None:
+    """``"id"`` for ``"method.request.path.id"``; None for other kinds of parameters."""
+    prefix = f"{_PARAM_PREFIX}path."
+    return key[len(prefix) :] if key.startswith(prefix) else None
 
 
 def _arn_path(path: str) -> str:

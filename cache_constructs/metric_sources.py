@@ -1,8 +1,11 @@
 """What the cache dashboard and alarms read: metric-source protocols and the handlers' EMF metrics.
 
-`CacheDashboard` and `CacheAlarms` accept any object with the right ``metric_*`` methods
-(``CachedRestApi``, ``ValkeyCache``, ``DaxCache``, ``StreamInvalidator`` or a caller's own
-construct), so the protocols below are structural: nothing has to inherit from them.
+`CacheDashboard` and `CacheAlarms` take a whole service: anything with a ``metric_sources``
+attribute (`MonitoredService`), such as `CachedProductService`, or a `MetricSources` built
+from the parts of an à-la-carte app. Each source is any object with the right ``metric_*``
+methods (``CachedRestApi``, ``ServerlessValkeyCache``, ``ReplicatedValkeyCache``,
+``DaxCache``, ``StreamInvalidator`` or a caller's own construct): the protocols below are
+structural, nothing has to inherit from them.
 
 `ServiceMetrics` builds the CloudWatch metrics that the Lambda runtime publishes through
 Powertools EMF (namespace ``POWERTOOLS_METRICS_NAMESPACE``, dimension ``service``), using
@@ -11,10 +14,14 @@ exactly the names fixed in docs/architecture.md.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 
 from cache_constructs.contract import metrics as metric_names
 
@@ -75,8 +82,58 @@ class PushChannelMetricsSource(Protocol):
     def metric_active_connections(self) -> cloudwatch.IMetric: ...
 
 
+@dataclass(frozen=True)
+class MetricSources:
+    """The parts of one cached service that the dashboard and the alarms watch.
+
+    Every part is optional; a section or alarm exists only for the parts given. A
+    `MetricSources` is itself a `MonitoredService` (``metric_sources`` returns itself), so an
+    à-la-carte app passes ``MetricSources(api=api, valkey=cache)`` where an app with a
+    `CachedProductService` passes the service itself.
+    """
+
+    api: ApiMetricsSource | None = None
+    """The REST API stage (``CachedRestApi``)."""
+    service_metrics: ServiceMetrics | None = None
+    """The handlers' EMF metrics (L1/L2 hits, latencies, bypasses)."""
+    valkey: ValkeyMetricsSource | None = None
+    """The L2 cache (a built ``ValkeyCache`` variant; an imported endpoint has no metrics)."""
+    dax: DaxMetricsSource | None = None
+    """The DAX cluster."""
+    stream: StreamMetricsSource | None = None
+    """The stream invalidation path (``StreamInvalidator``)."""
+    functions: Sequence[lambda_.IFunction] = field(default_factory=tuple)
+    """Functions whose errors, throttles and durations are watched."""
+    table: dynamodb.ITable | None = None
+    """The origin table (throttles)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "functions", tuple(self.functions))
+
+    @property
+    def metric_sources(self) -> MetricSources:
+        """Itself: a `MetricSources` is a `MonitoredService`."""
+        return self
+
+    def is_empty(self) -> bool:
+        """True when no part is given (nothing to show or alarm on)."""
+        return (
+            not any(
+                (self.api, self.service_metrics, self.valkey, self.dax, self.stream, self.table)
+            )
+            and not self.functions
+        )
+
+
+class MonitoredService(Protocol):
+    """Anything that can say what to watch: `CachedProductService`, `MetricSources`, ..."""
+
+    @property
+    def metric_sources(self) -> MetricSources: ...
+
+
 class ServiceMetrics:
-    """The product-service handlers' own EMF metrics.
+    """The cache runtime's own EMF metrics, as its handlers publish them.
 
     :param namespace: ``POWERTOOLS_METRICS_NAMESPACE`` of the functions.
         Default ``"CachedProductService"``.

@@ -22,6 +22,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cache_constructs._checkov import skip_checkov
 from cache_constructs._validation import is_unresolved, require_int_range, require_one_of
 from cache_constructs.contract.stream import (
     STREAM_BATCH_SIZE,
@@ -49,8 +50,8 @@ class StreamInvalidator(Construct):
     :param scope: parent construct.
     :param id_: construct id.
     :param table: the table; its stream must be enabled (``table_stream_arn`` set).
-    :param function: the invalidation function (e.g. the product service's ``stream_handler``);
-        it must return ``batchItemFailures`` (partial batch responses are on).
+    :param function: the invalidation function; it must return ``batchItemFailures``
+        (partial batch responses are on).
     :param batch_size: records per invocation, 1..10000. Default 100 (``STREAM_BATCH_SIZE``).
     :param max_batching_window: how long to gather records before invoking, 0..300 s.
         Default none (invoke as soon as records arrive: invalidation lag is staleness).
@@ -148,6 +149,13 @@ class StreamInvalidator(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
+        if encryption_key is None:
+            skip_checkov(
+                queue,
+                "CKV_AWS_27",
+                "encrypted at rest with SQS-managed keys (SSE-SQS, SqsManagedSseEnabled), which "
+                "this check does not recognise; dead_letter_queue_encryption_key selects KMS",
+            )
         Validations.of(queue).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-SQS3",

@@ -49,3 +49,31 @@ def acl_redis() -> Iterator[redis_servers.RedisServer]:
 def redis_cluster() -> Iterator[redis_servers.RedisCluster]:
     with redis_servers.cluster(3) as cluster:
         yield cluster
+
+
+PACKAGED_FILES = ["pyproject.toml", "README.md", "cache_constructs"]
+"""What the distribution is built from (a copy, so the checkout gets no build leftovers)."""
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The distribution's wheel, built once per session from a copy of the project."""
+    import shutil
+    import subprocess
+
+    source = tmp_path_factory.mktemp("source")
+    for name in PACKAGED_FILES:
+        path = ROOT / name
+        if path.is_dir():
+            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(path, source / name)
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(dist)],
+        cwd=source,
+        check=True,
+        capture_output=True,
+    )
+    (built,) = dist.glob("cache_constructs-*.whl")
+    return built

@@ -142,13 +142,36 @@ def test_nat_gateways_put_the_functions_in_egress_subnets(tmp_path: Path) -> Non
         ({"logRetentionDays": 0}, "logRetentionDays"),
         ({"logRetentionDays": 31}, "logRetentionDays"),
         ({"stackName": ""}, "stackName"),
-        ({"valkey": "serverless"}, "valkey"),
-        ({"valkey": {"mode": "memcached"}}, "mode"),
+        ({"valkey": "serverless"}, "environments.dev.valkey must hold exactly one of"),
+        ({"valkey": {"mode": "serverless"}}, "environments.dev.valkey must hold exactly one of"),
         ({"functions": {"memorySizeMb": 64}}, "memory_size_mb"),
-        ({"functions": {"memorySize": 512}}, "memory_size"),
-        ({"valkey": {"nodes": 2}}, "nodes"),
-        ({"alarms": {"maxLatency": 2}}, "max_latency"),
-        ({"alarms": {"maxIteratorAgeWarningSeconds": "soon"}}, "max_iterator_age_warning"),
+        ({"functions": {"memorySize": 512}}, "environments.dev.functions.memorySize is not a prop"),
+        (
+            {"valkey": {"serverless": {"nodes": 2}}},
+            "environments.dev.valkey.serverless.nodes is not a prop",
+        ),
+        (
+            {"valkey": {"serverless": {"maxDataStorgeGb": 5}}},
+            r"environments.dev.valkey.serverless.maxDataStorgeGb is not a prop "
+            r"\(did you mean 'maxDataStorageGb'\?\)",
+        ),
+        (
+            {"valkey": {"replicated": {"replicasPerShard": 9}}},
+            r"environments.dev.valkey.replicated: "
+            r"ReplicatedValkeyCacheProps.replicas_per_shard must be between 0 and 5",
+        ),
+        ({"dax": {"nodes": 3}}, "environments.dev.dax.nodes is not a prop"),
+        ({"api": {"stageName": "v 1"}}, "environments.dev.api: CachedRestApiProps.stage_name"),
+        ({"alarms": {"maxLatency": 2}}, "environments.dev.alarms.maxLatency is not a prop"),
+        (
+            {"alarms": {"maxIteratorAgeSeconds": {"warning": "soon"}}},
+            "environments.dev.alarms.maxIteratorAgeSeconds.warning must be a number",
+        ),
+        (
+            {"alarms": {"minL2HitRatePercent": {"warning": 10, "critical": 20}}},
+            r"CacheAlarmsProps.min_l2_hit_rate_percent.warning \(10\) must be above",
+        ),
+        ({"alarmTopicArn": "pager"}, "environments.dev.alarmTopicArn must be an SNS topic ARN"),
     ],
 )
 def test_bad_settings_fail_synth_naming_the_setting(
@@ -181,3 +204,28 @@ def test_cdk_cli_synth_prints_no_warning(tmp_path: Path) -> None:
     for marker in ("warn", "deprecat", "end-of-life", "feature flag", "AwsSolutions-"):
         assert marker.lower() not in output.lower(), output[-4000:]
     assert (tmp_path / "CachedProductService-dev.template.json").is_file()
+
+
+def test_an_existing_alarm_topic_from_the_settings_takes_every_alarm(tmp_path: Path) -> None:
+    environments = json.loads(json.dumps(CONTEXT["environments"]))
+    arn = "arn:aws:sns:eu-west-1:123456789012:pager"
+    environments["dev"]["alarmTopicArn"] = arn
+    app = cdk_app.build_app(_app(tmp_path, env="dev", environments=environments))
+    resources = app.synth().stacks[0].template["Resources"]
+    assert not [r for r in resources.values() if r["Type"] == "AWS::SNS::Topic"]
+    alarms = [r for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert alarms and all(a["Properties"]["AlarmActions"] == [arn] for a in alarms)
+
+
+def test_alarm_thresholds_come_from_the_settings_per_kind_and_level(tmp_path: Path) -> None:
+    template = cdk_app.build_app(_app(tmp_path, env="prod")).synth().stacks[0].template
+    thresholds = {
+        r["Properties"]["AlarmName"]: r["Properties"]["Threshold"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert thresholds["product-service-prod-L2HitRateWarning"] == 80
+    assert thresholds["product-service-prod-L2HitRateCritical"] == 50
+    assert thresholds["product-service-prod-IteratorAgeWarning"] == 30_000
+    assert thresholds["product-service-prod-IteratorAgeCritical"] == 120_000
+    assert thresholds["product-service-prod-ApiLatencyP95Critical"] == 3_000

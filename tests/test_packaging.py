@@ -1,15 +1,16 @@
-"""The wheel carries the constructs AND the Lambda code: an app that pip-installed it bundles.
+"""The wheel carries the constructs AND the Lambda code: a consumer's app that installed it bundles.
 
-Builds the wheel from a copy of the project, installs it with --target outside the repo, and
-synthesizes (bundling on, from the wheelhouse) an app there that subclasses CachedRestApi and
-uses CachedProductService. aws-cdk-lib and its dependencies come from this venv.
+Builds the wheel from a copy of the project, installs it with its dependencies into a fresh
+venv outside the repo (pip's cache), and runs the real `cdk synth` (the CLI from
+node_modules, bundling on, from the wheelhouse) on a consumer app there: two services on one
+VPC, one of them on an imported table, an API subclass, decoy `lambda_src/` and `handlers/`
+folders beside it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,27 +20,34 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".build" / "wheelhouse"
-PROJECT_FILES = ["pyproject.toml", "README.md", "cache_constructs"]
 
 pytestmark = pytest.mark.synth
 
 APP = '''
-import json
-import sys
+"""A consumer's own CDK app, written from docs/constructs.md: two services on one VPC (one on
+an imported table), an à-la-carte API subclass, a dashboard handed a whole service."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 
-import cache_constructs
-from cache_constructs import CachedProductService, CachedRestApi, CachePolicy
+from cache_constructs import (
+    CacheDashboard,
+    CachedProductService,
+    CachedRestApi,
+    CachedRestApiProps,
+    CachePolicy,
+)
+
+CATALOG_TABLE = "arn:aws:dynamodb:eu-west-1:111122223333:table/catalog"
 
 
 class ShopApi(CachedRestApi):
     """A subclass that replaces one building block: a one-week access log."""
 
-    def _build_access_log_group(self, retention):
+    def _build_access_log_group(self):
         return logs.LogGroup(self, "ShopAccessLogs", retention=logs.RetentionDays.ONE_WEEK)
 
 
@@ -54,37 +62,31 @@ vpc = ec2.Vpc(
         ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
     ],
 )
-service = CachedProductService(stack, "Products", vpc=vpc, enable_dax=False)
-api = ShopApi(stack, "ShopApi", web_acl_enabled=False)
+products = CachedProductService(stack, "Products", vpc=vpc, enable_dax=False)
+catalog_table = dynamodb.Table.from_table_attributes(
+    stack,
+    "CatalogTable",
+    table_arn=CATALOG_TABLE,
+    table_stream_arn=f"{CATALOG_TABLE}/stream/2026-01-01T00:00:00.000",
+)
+catalog = CachedProductService(
+    stack,
+    "Catalog",
+    vpc=vpc,
+    table=catalog_table,
+    enable_dax=False,
+    rest_api_props=CachedRestApiProps(stage_cache_enabled=False, web_acl_enabled=False),
+)
+api = ShopApi(stack, "ShopApi", props=CachedRestApiProps(web_acl_enabled=False))
 api.add_cached_route(
     api.root.add_resource("featured"),
     "GET",
-    apigateway.LambdaIntegration(service.list_function),
+    apigateway.LambdaIntegration(products.list_function),
     policy=CachePolicy.STATIC,
 )
+CacheDashboard(stack, "Dashboard", sources=products)
 app.synth()
-print(json.dumps({"cache_constructs": cache_constructs.__file__, "sys_path": sys.path}))
 '''
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("source")
-    for name in PROJECT_FILES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(path, source / name)
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(dist)],
-        cwd=source,
-        check=True,
-        capture_output=True,
-    )
-    (built,) = dist.glob("cache_constructs-*.whl")
-    return built
 
 
 def test_wheel_carries_the_whole_asset_in_one_top_level_package(wheel: Path) -> None:
@@ -100,28 +102,41 @@ def test_wheel_carries_the_whole_asset_in_one_top_level_package(wheel: Path) -> 
     assert {t for t in top_level if not t.endswith(".dist-info")} == {"cache_constructs"}
 
 
-def test_installed_package_synthesizes_an_app_with_the_handler_code(
-    wheel: Path, tmp_path: Path
-) -> None:
-    site = tmp_path / "site"
-    subprocess.run(
+@pytest.fixture(scope="module")
+def consumer_venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the built wheel and its dependencies (pip's cache), nothing else."""
+    venv = tmp_path_factory.mktemp("consumer") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    # The wheel's dependencies come from the package index (pip's cache makes it fast): the
+    # PIP_NO_INDEX/PIP_FIND_LINKS that `make test` sets for bundling would hide them.
+    install_env = {
+        k: v for k, v in os.environ.items() if k not in ("PIP_NO_INDEX", "PIP_FIND_LINKS")
+    }
+    result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
+            str(venv / "bin" / "pip"),
             "install",
             "--quiet",
-            "--no-deps",
-            "--target",
-            str(site),
+            "--disable-pip-version-check",
             str(wheel),
         ],
-        check=True,
         capture_output=True,
+        text=True,
+        check=False,
+        env=install_env,
     )
-    app_dir = tmp_path / "app"
+    assert result.returncode == 0, result.stderr[-4000:]
+    return venv
+
+
+def test_a_consumer_app_synthesizes_with_the_cdk_cli_and_real_bundling(
+    consumer_venv: Path, tmp_path: Path
+) -> None:
+    python = consumer_venv / "bin" / "python"
+    app_dir = tmp_path / "shop"
     app_dir.mkdir()
     (app_dir / "app.py").write_text(APP)
+    (app_dir / "cdk.json").write_text(json.dumps({"app": f"{python} app.py"}))
     # Folders a consumer's app may well have: none of them may end up in the asset.
     for decoy in ("lambda_src", "handlers", "runtime"):
         (app_dir / decoy).mkdir()
@@ -129,35 +144,64 @@ def test_installed_package_synthesizes_an_app_with_the_handler_code(
         (app_dir / decoy / "read_handler.py").write_text("DECOY = True\n")
     outdir = tmp_path / "cdk.out"
     env = {
-        **os.environ,
-        "PYTHONPATH": str(site),
-        "CDK_OUTDIR": str(outdir),
+        **{k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))},
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": str(WHEELHOUSE),
+        "CACHE_CONSTRUCTS_WHEELHOUSE": str(WHEELHOUSE),
         "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     result = subprocess.run(
-        [sys.executable, "app.py"],
+        [str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "-o", str(outdir)],
         cwd=app_dir,
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert Path(report["cache_constructs"]).is_relative_to(site)
-    assert str(ROOT) not in report["sys_path"]
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
 
+    site = Path(
+        subprocess.run(
+            [
+                str(python),
+                "-c",
+                "import cache_constructs, pathlib; "
+                "print(pathlib.Path(cache_constructs.__file__).parent.parent)",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=tmp_path,
+        ).stdout.strip()
+    )
+    assert site.is_relative_to(consumer_venv)
     template = json.loads((outdir / "Shop.template.json").read_text())
-    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) >= 4
-    retention = [
-        r["Properties"].get("RetentionInDays")
-        for key, r in template["Resources"].items()
-        if key.startswith("ShopApiShopAccessLogs")
+    resources = template["Resources"]
+
+    def of_type(type_: str) -> dict[str, dict]:
+        return {k: r for k, r in resources.items() if r["Type"] == type_}
+
+    # One DynamoDB gateway endpoint for the VPC, however many services use it.
+    assert len(of_type("AWS::EC2::VPCEndpoint")) == 1
+    # The imported table is the catalog's: in its grants and its stream mapping, never built.
+    assert len(of_type("AWS::DynamoDB::Table")) == 1  # the products table only
+    catalog_grants = json.dumps(
+        [p for k, p in of_type("AWS::IAM::Policy").items() if k.startswith("Catalog")]
+    )
+    assert "arn:aws:dynamodb:eu-west-1:111122223333:table/catalog" in catalog_grants
+    assert "table/catalog/index/category-index" in catalog_grants
+    mappings = [
+        m["Properties"]["EventSourceArn"]
+        for m in of_type("AWS::Lambda::EventSourceMapping").values()
     ]
-    assert retention == [7]
+    assert (
+        "arn:aws:dynamodb:eu-west-1:111122223333:table/catalog/stream/2026-01-01T00:00:00.000"
+        in mappings
+    )
+    functions = of_type("AWS::Lambda::Function")
+    assert len([k for k in functions if k.startswith(("Products", "Catalog"))]) == 8
+
+    # The asset holds the library's handlers (the installed copy), not the app's folders.
     (asset,) = [
         p
         for p in outdir.iterdir()
@@ -174,3 +218,10 @@ def test_installed_package_synthesizes_an_app_with_the_handler_code(
     )
     assert (asset / "aws_lambda_powertools").is_dir()
     assert (asset / "redis").is_dir()
+    # Every function of both services runs that one asset.
+    assets = {
+        json.dumps(f["Properties"]["Code"])
+        for k, f in functions.items()
+        if k.startswith(("Products", "Catalog"))
+    }
+    assert len(assets) == 1

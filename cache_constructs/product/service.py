@@ -1,32 +1,34 @@
 """CachedProductService: the product table, its four functions and every cache layer, wired.
 
-What it builds (docs/architecture.md):
+What it builds (docs/architecture.md), each part either built here or brought by the caller:
 
-- the DynamoDB table (keys, category index, stream, TTL attribute from
-  ``product_table_schema``), encrypted, point-in-time recovery on;
+- the DynamoDB table (keys, category index, stream, TTL attribute from ``table_schema``),
+  encrypted, point-in-time recovery on; or an existing ``table`` with that schema;
 - the read, list, write and invalidation functions (Python 3.14, arm64, X-Ray, Powertools,
-  one shared asset from ``lambda_code``), each in the VPC's private subnets with a security
-  group of its own and a log group with a retention;
-- the L2 cache (``ValkeyCache``, serverless or a replication group), optionally a DAX cluster
-  (``DaxCache``) for item reads;
-- the REST API (``CachedRestApi``) with the routes of ``product_routes``: the list route is
-  cached at API Gateway keyed by its query parameters, the item route is not (by default);
-- the ``StreamInvalidator`` that feeds the table's stream to the invalidation function.
+  one shared asset from ``function_code``), each in the VPC's private subnets with a security
+  group of its own (egress: HTTPS to DynamoDB's prefix list, the cache ports the cache grants
+  open, nothing else) and a log group with a retention;
+- the L2 cache (``ServerlessValkeyCache`` or ``ReplicatedValkeyCache``, or an existing
+  ``IValkeyCache``), optionally a DAX cluster (``DaxCache``) for item reads;
+- the REST API (``CachedRestApi``) with the routes of ``routes``: the list route is cached at
+  API Gateway keyed by its query parameters, the item route is not (by default);
+- the ``StreamInvalidator`` that feeds the table's stream to the invalidation function;
+- the VPC's one DynamoDB gateway endpoint (``dynamodb_network``), shared with every other
+  service on that VPC.
 
 Every function gets only what it needs: read GetItem (+ DAX read), list Query on the category
 index, write conditional Put/Delete/ConditionCheck and GetItem (+ DAX write), invalidation
 stream read, the dead-letter queue and Put/Update (a TTL-expired product's deletion marker).
-DynamoDB is reached through a VPC gateway endpoint, so no NAT is needed.
+DynamoDB is reached through the gateway endpoint, so no NAT is needed.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Protocol, runtime_checkable
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -36,16 +38,25 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cache_constructs._validation import is_unresolved, require_int_range
+from cache_constructs import dynamodb_network
+from cache_constructs._checkov import skip_checkov
+from cache_constructs._validation import (
+    is_unresolved,
+    require_instance,
+    require_int_range,
+    require_not_both,
+    require_one_of,
+)
 from cache_constructs.bundling import check_wheelhouse
-from cache_constructs.cached_rest_api import CachedRestApi
+from cache_constructs.cached_rest_api import CachedRestApi, CachedRestApiProps
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
-from cache_constructs.dax_cache import DaxCache
+from cache_constructs.dax_cache import DaxCache, DaxCacheProps
 from cache_constructs.invalidation_channel import InvalidationChannel
-from cache_constructs.metric_sources import ServiceMetrics
+from cache_constructs.log_groups import LOG_REMOVAL_POLICIES, LogGroupSettings, build_log_group
+from cache_constructs.metric_sources import MetricSources, ServiceMetrics, ValkeyMetricsSource
 from cache_constructs.product import table_schema as schema
 from cache_constructs.product.function_code import (
     LAMBDA_ARCHITECTURE,
@@ -68,7 +79,13 @@ from cache_constructs.product.routes import (
     policy_for_route,
 )
 from cache_constructs.stream_invalidator import StreamInvalidator
-from cache_constructs.valkey_cache import ValkeyCache
+from cache_constructs.valkey_cache import (
+    IValkeyCache,
+    ReplicatedValkeyCache,
+    ReplicatedValkeyCacheProps,
+    ServerlessValkeyCache,
+    ServerlessValkeyCacheProps,
+)
 
 _VALIDATION_ERRORS = ("BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY")
 #: API Gateway response type -> status and the error code of docs/architecture.md.
@@ -78,52 +95,87 @@ _GATEWAY_ERRORS = (
     (apigateway.ResponseType.REQUEST_TOO_LARGE, "413", "payload_too_large"),
     (apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE, "415", "unsupported_media_type"),
 )
+_POLICY_HINT = " (e.g. CachePolicy.named('static') or CachePolicy.STATIC)"
+ValkeyCacheBuildProps = ServerlessValkeyCacheProps | ReplicatedValkeyCacheProps
+"""The props a service builds its L2 cache from; their type picks the variant."""
 
-_REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.SNAPSHOT, RemovalPolicy.DESTROY)
+_ENV_REASON = (
+    "the environment holds no secret (table name, cache endpoint and user, cache policies, "
+    "Powertools settings); Lambda encrypts it at rest with its AWS-managed key"
+)
+_API_DLQ_REASON = (
+    "invoked synchronously by API Gateway: a function DLQ only receives asynchronous "
+    "invocations; errors reach the caller and the LambdaErrors alarm"
+)
+_STREAM_DLQ_REASON = (
+    "invoked by the stream event source mapping, whose on-failure destination is the "
+    "StreamInvalidator's SQS dead-letter queue (a function DLQ only serves async invocations)"
+)
+_UNRESERVED_REASON = (
+    "reserved_concurrent_executions not set: the function draws on the account's unreserved "
+    "pool (set it to cap the load on the table and the cache)"
+)
+_STREAM_CONCURRENCY_REASON = (
+    "the stream event source bounds its concurrency: one batch per shard times the "
+    "parallelization factor"
+)
 
 
 class CachedProductService(Construct):
     """The product service: table, functions, caches, API and stream invalidation.
 
-    :param scope: parent construct.
-    :param id_: construct id.
+    Every prop is keyword-only and documented with its default in docs/constructs.md. A
+    caller brings an existing resource or the props to build one, never both (ValueError
+    naming both).
+
     :param vpc: the VPC of the functions and caches.
     :param vpc_subnets: where the functions and caches go. Default: the VPC's private
         isolated subnets (private with egress when the VPC has no isolated ones).
-    :param dynamodb_gateway_endpoint: add a DynamoDB gateway endpoint to ``vpc``. Default
-        (None): added unless the VPC is a construct of this app that already has one; pass
-        False for an imported VPC that has one (a route table takes one per service).
-    :param removal_policy: what happens to the table, the functions' log groups and the API's
-        access log group when they leave the stack: ``RETAIN`` (default), ``DESTROY``
-        (``SNAPSHOT`` is not supported by DynamoDB). ``rest_api_props`` may set the API's
-        ``log_removal_policy`` apart.
-    :param deletion_protection: the table's deletion protection. Default: on unless
+    :param dynamodb_gateway_endpoint: the VPC's DynamoDB gateway endpoint
+        (`dynamodb_network`): None (default) shares the VPC's one endpoint, created by the
+        first service on a VPC of this app; for an imported VPC nothing is added unless True.
+        False: the VPC routes DynamoDB by other means.
+    :param table: an existing table with the product schema (docs/constructs.md lists the
+        keys, index and stream the runtime needs); an imported one must bring its stream ARN
+        (``Table.from_table_attributes(..., table_stream_arn=...)``) and, if it has one, its
+        customer key (``encryption_key=``). Excludes ``removal_policy``,
+        ``deletion_protection`` and ``table_encryption_key``. Default: a table is built.
+    :param removal_policy: the built table's removal policy, ``RETAIN`` (default) or
+        ``DESTROY``; also the default of ``log_removal_policy``.
+    :param deletion_protection: the built table's deletion protection. Default: on unless
         ``removal_policy`` is ``DESTROY``.
-    :param table_encryption_key: a customer-managed KMS key for the table. Default: the
+    :param table_encryption_key: a customer-managed KMS key for the built table. Default: the
         AWS-managed key.
-    :param log_retention: retention of the functions' log groups. Default one month.
+    :param log_retention: retention of the functions' log groups (and of the API's access
+        logs unless ``rest_api_props`` sets it). Default one month.
+    :param log_removal_policy: ``RETAIN`` or ``DESTROY`` for every log group built here (and
+        the API's unless ``rest_api_props`` sets it). Default: ``removal_policy``, else
+        ``RETAIN``.
+    :param log_encryption_key: a customer-managed KMS key for every log group built here and
+        by the API (CloudWatch Logs is allowed to use a key of this app; an imported key must
+        allow it already). Default: CloudWatch Logs' own encryption.
     :param memory_size_mb: memory of the read, list and write functions, 128..10240.
         Default 512.
     :param timeout: timeout of the read, list and write functions, 1..29 s (API Gateway's
         integration limit). Default 10 s.
     :param reserved_concurrent_executions: reserved concurrency of each API function.
         Default: none (unreserved).
-    :param item_policy: cache policy of ``GET /products/{id}``. Default ``semi-static``.
-    :param list_policy: cache policy of ``GET /products``. Default ``dynamic``.
+    :param item_policy: `CachePolicy` of ``GET /products/{id}``. Default ``semi-static``.
+    :param list_policy: `CachePolicy` of ``GET /products``. Default ``dynamic``.
     :param cache_item_route_at_api: also cache ``GET /products/{id}`` in the API Gateway
         stage cache (for the item policy's API TTL). Default False: the stage cache cannot be
         invalidated by writes, so it would add its TTL to the item route's staleness.
-    :param rest_api_props: keyword props of the ``CachedRestApi`` (``stage_name``,
-        ``cache_cluster_size``, ``throttling_rate_limit``, ...). Default: its defaults.
+    :param rest_api_props: `CachedRestApiProps` of the API. Default: its defaults.
     :param metrics_namespace: ``POWERTOOLS_METRICS_NAMESPACE``. Default
         ``"CachedProductService"``.
-    :param valkey_cache_props: keyword props of the ``ValkeyCache`` (``mode``,
-        ``node_type``, ``replicas_per_shard``, ...; not ``vpc``/``vpc_subnets``). Default:
-        a serverless Valkey cache.
+    :param valkey_cache: an existing L2 cache (any `IValkeyCache`: a built variant or an
+        `ImportedValkeyCache`). Excludes ``valkey_cache_props``.
+    :param valkey_cache_props: `ServerlessValkeyCacheProps` (a serverless cache) or
+        `ReplicatedValkeyCacheProps` (a replication group). Default: a serverless cache with
+        the defaults of `ServerlessValkeyCacheProps`.
     :param enable_dax: put a DAX cluster in front of the table for item reads. Default True.
-    :param dax_cache_props: keyword props of the ``DaxCache`` (``replication_factor``,
-        ``node_type``, ...; not ``vpc``/``vpc_subnets``/``table``). Default: three
-        ``dax.t3.small`` nodes with the item policy's DAX TTL. Not allowed without DAX.
+    :param dax_cache_props: `DaxCacheProps`. Default: three ``dax.t3.small`` nodes whose TTLs
+        come from the item policy. Not allowed without DAX.
     :param wheelhouse: a directory of wheels (Python 3.14, manylinux2014_aarch64) to bundle
         the functions' requirements from, offline. Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``,
         else the package index (``cache_constructs.bundling``).
@@ -143,21 +195,25 @@ class CachedProductService(Construct):
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None = None,
         dynamodb_gateway_endpoint: bool | None = None,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        table: dynamodb.ITable | None = None,
+        removal_policy: RemovalPolicy | None = None,
         deletion_protection: bool | None = None,
         table_encryption_key: kms.IKey | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_removal_policy: RemovalPolicy | None = None,
+        log_encryption_key: kms.IKey | None = None,
         memory_size_mb: int = 512,
         timeout: Duration | None = None,
         reserved_concurrent_executions: int | None = None,
         item_policy: CachePolicy | None = None,
         list_policy: CachePolicy | None = None,
         cache_item_route_at_api: bool = False,
-        rest_api_props: Mapping[str, Any] | None = None,
+        rest_api_props: CachedRestApiProps | None = None,
         metrics_namespace: str = DEFAULT_METRICS_NAMESPACE,
-        valkey_cache_props: Mapping[str, Any] | None = None,
+        valkey_cache: IValkeyCache | None = None,
+        valkey_cache_props: ValkeyCacheBuildProps | None = None,
         enable_dax: bool = True,
-        dax_cache_props: Mapping[str, Any] | None = None,
+        dax_cache_props: DaxCacheProps | None = None,
         wheelhouse: str | Path | None = None,
         push_invalidation: bool = False,
         invalidation_channel: InvalidationChannel | None = None,
@@ -166,45 +222,76 @@ class CachedProductService(Construct):
         self._wheelhouse = check_wheelhouse("wheelhouse", wheelhouse)
         timeout = timeout or Duration.seconds(10)
         _validate(
+            table=table,
             removal_policy=removal_policy,
+            deletion_protection=deletion_protection,
+            table_encryption_key=table_encryption_key,
+            log_removal_policy=log_removal_policy,
             memory_size_mb=memory_size_mb,
             timeout=timeout,
             reserved_concurrent_executions=reserved_concurrent_executions,
             metrics_namespace=metrics_namespace,
+            item_policy=item_policy,
+            list_policy=list_policy,
+            rest_api_props=rest_api_props,
+            valkey_cache=valkey_cache,
+            valkey_cache_props=valkey_cache_props,
+            enable_dax=enable_dax,
+            dax_cache_props=dax_cache_props,
         )
-        if dax_cache_props is not None and not enable_dax:
-            raise ValueError("dax_cache_props must not be given when enable_dax is False")
         if push_invalidation and invalidation_channel is not None:
             raise ValueError("give either push_invalidation=True or invalidation_channel, not both")
-        for prop, props, owned in (
-            ("valkey_cache_props", valkey_cache_props, ("vpc", "vpc_subnets")),
-            ("dax_cache_props", dax_cache_props, ("vpc", "vpc_subnets", "table")),
-        ):
-            clash = sorted(set(props or {}) & set(owned))
-            if clash:
-                raise ValueError(f"{prop} must not set {clash}: CachedProductService sets them")
         self.vpc = vpc
         self.vpc_subnets = vpc_subnets or _default_subnets(vpc)
         self.log_retention = log_retention
-        self.removal_policy = removal_policy
+        self.removal_policy = removal_policy or RemovalPolicy.RETAIN
+        self.log_settings = LogGroupSettings(
+            retention=log_retention,
+            removal_policy=log_removal_policy or self.removal_policy,
+            encryption_key=log_encryption_key,
+        )
+        """Retention, removal policy and key of the log groups built here (and by the API)."""
         self.metrics_namespace = metrics_namespace
-        #: The policies the read and list routes run with (API layer dropped where uncached).
-        self.item_route = dataclasses.replace(GET_PRODUCT, api_cache=cache_item_route_at_api)
-        self.item_policy = policy_for_route(self.item_route, item_policy)
-        self.list_policy = policy_for_route(LIST_PRODUCTS, list_policy)
 
-        #: The DynamoDB gateway endpoint this construct added (None when the VPC had one).
-        self.dynamodb_endpoint = self._build_dynamodb_endpoint(dynamodb_gateway_endpoint)
-        #: The product table (source of truth).
-        self.table = self._build_table(
-            removal_policy=removal_policy,
+        #: The product table (source of truth): the one given, or one built here.
+        self.table: dynamodb.ITable = table or self._build_table(
+            removal_policy=self.removal_policy,
             deletion_protection=(
                 deletion_protection
                 if deletion_protection is not None
-                else removal_policy != RemovalPolicy.DESTROY
+                else self.removal_policy != RemovalPolicy.DESTROY
             ),
             encryption_key=table_encryption_key,
         )
+        if table is not None:
+            _check_table(table)
+        #: The VPC's DynamoDB gateway endpoint (shared; None when the VPC routes otherwise).
+        self.dynamodb_endpoint = dynamodb_network.dynamodb_gateway_endpoint(
+            vpc, wanted=dynamodb_gateway_endpoint, subnets=self.vpc_subnets
+        )
+        #: The id of the region's DynamoDB prefix list (what function egress is opened to).
+        self.dynamodb_prefix_list_id = dynamodb_network.dynamodb_prefix_list_id(
+            self, self.log_settings
+        )
+        #: The REST API (the routes are added below).
+        self.rest_api = self._build_rest_api(rest_api_props or CachedRestApiProps())
+        #: The routes as served: the API layer kept only where the stage cache serves them.
+        stage_cache = self.rest_api.stage_cache_enabled
+        self.item_route = dataclasses.replace(
+            GET_PRODUCT, api_cache=cache_item_route_at_api and stage_cache
+        )
+        self.list_route = dataclasses.replace(
+            LIST_PRODUCTS, api_cache=LIST_PRODUCTS.api_cache and stage_cache
+        )
+        #: The policies the read and list routes run with.
+        self.item_policy = policy_for_route(self.item_route, item_policy)
+        self.list_policy = policy_for_route(self.list_route, list_policy)
+        if enable_dax and "dax" not in self.item_policy.layers:
+            raise ValueError(
+                f"item_policy {self.item_policy.name!r} does not use the 'dax' layer: give a "
+                "policy with a DAX TTL, or enable_dax=False"
+            )
+
         #: ``GET /products/{id}``.
         self.read_function = self._build_function(
             "ReadFunction",
@@ -242,16 +329,22 @@ class CachedProductService(Construct):
             timeout=Duration.seconds(INVALIDATION_FUNCTION_TIMEOUT_SECONDS),
             reserved_concurrent_executions=None,
         )
+        for function in (self.read_function, self.list_function, self.write_function):
+            skip_checkov(function, "CKV_AWS_116", _API_DLQ_REASON)
+            if reserved_concurrent_executions is None:
+                skip_checkov(function, "CKV_AWS_115", _UNRESERVED_REASON)
+        skip_checkov(self.invalidation_function, "CKV_AWS_116", _STREAM_DLQ_REASON)
+        skip_checkov(self.invalidation_function, "CKV_AWS_115", _STREAM_CONCURRENCY_REASON)
         self._grant_table_access()
-        #: The L2 cache (serverless Valkey or a replication group).
-        self.valkey_cache = self._build_valkey_cache(valkey_cache_props or {})
-        #: The DAX cluster in front of the table (None when ``enable_dax`` is False).
-        self.dax_cache = self._build_dax_cache(dax_cache_props or {}) if enable_dax else None
-        self._grant_cache_access()
-        #: The REST API with every route of ``product_routes``.
-        self.rest_api = self._build_rest_api(
-            {"log_removal_policy": removal_policy, **(rest_api_props or {})}
+        #: The L2 cache: the one given, or a serverless cache / replication group built here.
+        self.valkey_cache: IValkeyCache = valkey_cache or self._build_valkey_cache(
+            valkey_cache_props or ServerlessValkeyCacheProps()
         )
+        #: The DAX cluster in front of the table (None when ``enable_dax`` is False).
+        self.dax_cache = (
+            self._build_dax_cache(dax_cache_props or DaxCacheProps()) if enable_dax else None
+        )
+        self._grant_cache_access()
         #: API Gateway methods by ``"<METHOD> <path>"``.
         self.methods = self._add_routes()
         #: Errors API Gateway answers itself, in the API's JSON error shape.
@@ -284,19 +377,24 @@ class CachedProductService(Construct):
         """ARN of the category GSI (what the list function may Query)."""
         return f"{self.table.table_arn}/index/{schema.CATEGORY_INDEX_NAME}"
 
-    # -- overridable parts -------------------------------------------------------------
+    @property
+    def metric_sources(self) -> MetricSources:
+        """What `CacheDashboard` and `CacheAlarms` watch: the whole service, part by part.
 
-    def _build_dynamodb_endpoint(self, wanted: bool | None) -> ec2.GatewayVpcEndpoint | None:
-        """A DynamoDB gateway endpoint on the subnets of the functions, unless one exists."""
-        if wanted is False or (wanted is None and _has_dynamodb_gateway_endpoint(self.vpc)):
-            return None
-        return ec2.GatewayVpcEndpoint(
-            self,
-            "DynamoDbEndpoint",
-            vpc=self.vpc,
-            service=ec2.GatewayVpcEndpointAwsService.DYNAMODB,
-            subnets=[self.vpc_subnets],
+        An L2 cache without metrics (an `ImportedValkeyCache`) is left out.
+        """
+        valkey = self.valkey_cache
+        return MetricSources(
+            api=self.rest_api,
+            service_metrics=self.service_metrics,
+            valkey=valkey if isinstance(valkey, _HasValkeyMetrics) else None,
+            dax=self.dax_cache,
+            stream=self.stream_invalidator,
+            functions=self.functions,
+            table=self.table,
         )
+
+    # -- overridable parts -------------------------------------------------------------
 
     def _build_table(
         self,
@@ -305,7 +403,7 @@ class CachedProductService(Construct):
         deletion_protection: bool,
         encryption_key: kms.IKey | None,
     ) -> dynamodb.Table:
-        """The product table: schema from ``product_table_schema``, on-demand, stream on."""
+        """The product table: schema from ``table_schema``, on-demand, stream on."""
         table = dynamodb.Table(
             self,
             "Table",
@@ -328,6 +426,13 @@ class CachedProductService(Construct):
             deletion_protection=deletion_protection,
             removal_policy=removal_policy,
         )
+        if encryption_key is None:
+            skip_checkov(
+                table,
+                "CKV_AWS_119",
+                "encrypted at rest with the AWS-managed key (alias/aws/dynamodb); pass "
+                "table_encryption_key for a customer-managed key",
+            )
         table.add_global_secondary_index(
             index_name=schema.CATEGORY_INDEX_NAME,
             partition_key=dynamodb.Attribute(
@@ -362,17 +467,15 @@ class CachedProductService(Construct):
             description=f"{id_} of {self.node.path}",
             allow_all_outbound=False,
         )
-        # DynamoDB (through the gateway endpoint's prefix-list route) and AWS APIs over HTTPS;
-        # cache ports are opened by ValkeyCache/DaxCache grants. Without NAT nothing else leaves.
+        # HTTPS to DynamoDB's addresses only (its prefix list: through the gateway endpoint,
+        # or NAT where there is one); the cache grants open their own ports. Logs, EMF metrics
+        # and traces leave through the Lambda service, not this network (docs/constructs.md).
         security_group.add_egress_rule(
-            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to DynamoDB via the gateway endpoint"
+            ec2.Peer.prefix_list(self.dynamodb_prefix_list_id),
+            ec2.Port.tcp(443),
+            "HTTPS to DynamoDB (its managed prefix list)",
         )
-        log_group = logs.LogGroup(
-            self,
-            f"{id_}Logs",
-            retention=self.log_retention,
-            removal_policy=self.removal_policy,
-        )
+        log_group = self._build_log_group(f"{id_}Logs")
         environment = {
             **env_names.service_env(
                 self.table.table_name, metrics_namespace=self.metrics_namespace
@@ -398,7 +501,19 @@ class CachedProductService(Construct):
             security_groups=[security_group],
         )
         self._acknowledge_function_role(function)
+        skip_checkov(function, "CKV_AWS_173", _ENV_REASON)
         return function
+
+    def _build_log_group(self, id_: str) -> logs.LogGroup:
+        """A function log group with the service's retention, removal policy and key."""
+        settings = self.log_settings
+        return build_log_group(
+            self,
+            id_,
+            retention=settings.retention or logs.RetentionDays.ONE_MONTH,
+            removal_policy=settings.removal_policy or RemovalPolicy.RETAIN,
+            encryption_key=settings.encryption_key,
+        )
 
     def _grant_table_access(self) -> None:
         """Least privilege per function (the stream grant comes with the StreamInvalidator)."""
@@ -440,9 +555,9 @@ class CachedProductService(Construct):
             for function in (self.write_function, self.invalidation_function):
                 self.table.encryption_key.grant_encrypt_decrypt(function)
 
-    def _build_rest_api(self, props: Mapping[str, Any]) -> CachedRestApi:
-        """The REST API (routes are added afterwards); ``props`` are ``rest_api_props``."""
-        return CachedRestApi(self, "Api", **props)
+    def _build_rest_api(self, props: CachedRestApiProps) -> CachedRestApi:
+        """The REST API (routes are added afterwards); its log groups default to ours."""
+        return CachedRestApi(self, "Api", props=props, log_defaults=self.log_settings)
 
     def _build_stream_invalidator(self) -> StreamInvalidator:
         """The table's stream feeding ``invalidation_function``, with its dead-letter queue."""
@@ -461,25 +576,29 @@ class CachedProductService(Construct):
             self,
             "InvalidationChannel",
             log_retention=self.log_retention,
-            removal_policy=self.removal_policy,
+            removal_policy=self.log_settings.removal_policy or RemovalPolicy.RETAIN,
         )
 
-    def _build_valkey_cache(self, props: Mapping[str, Any]) -> ValkeyCache:
-        """The L2 cache in the functions' subnets."""
-        return ValkeyCache(self, "ValkeyCache", vpc=self.vpc, vpc_subnets=self.vpc_subnets, **props)
+    def _build_valkey_cache(self, props: ValkeyCacheBuildProps) -> IValkeyCache:
+        """The L2 cache in the functions' subnets: the props' type picks the variant."""
+        if isinstance(props, ReplicatedValkeyCacheProps):
+            return ReplicatedValkeyCache(
+                self, "ValkeyCache", vpc=self.vpc, vpc_subnets=self.vpc_subnets, props=props
+            )
+        return ServerlessValkeyCache(
+            self, "ValkeyCache", vpc=self.vpc, vpc_subnets=self.vpc_subnets, props=props
+        )
 
-    def _build_dax_cache(self, props: Mapping[str, Any]) -> DaxCache:
-        """The DAX cluster for item reads; its TTLs come from the item policy."""
-        options: dict[str, Any] = {"cache_policy": self.item_policy, **props}
-        if "parameter_group_name" in props:
-            options.pop("cache_policy")
+    def _build_dax_cache(self, props: DaxCacheProps) -> DaxCache:
+        """The DAX cluster for item reads; it serves the item policy's reads."""
         return DaxCache(
             self,
             "DaxCache",
             vpc=self.vpc,
             vpc_subnets=self.vpc_subnets,
             table=self.table,
-            **options,
+            cache_policy=self.item_policy,
+            props=props,
         )
 
     def _grant_cache_access(self) -> None:
@@ -511,11 +630,11 @@ class CachedProductService(Construct):
             "list": self.list_function,
             "write": self.write_function,
         }
+        served = {GET_PRODUCT: self.item_route, LIST_PRODUCTS: self.list_route}
         policies = {GET_PRODUCT.path: self.item_policy, LIST_PRODUCTS.path: self.list_policy}
         methods: dict[str, apigateway.Method] = {}
         for route in PRODUCT_ROUTES:
-            if route == GET_PRODUCT:
-                route = self.item_route
+            route = served.get(route, route)
             integration = apigateway.LambdaIntegration(functions[route.function])
             resource = resources[route.path]
             if route.policy_name is not None:
@@ -524,7 +643,8 @@ class CachedProductService(Construct):
                     route.method,
                     integration,
                     policy=policies[route.path],
-                    cache_key_parameters=_query_cache_keys(route),
+                    # Keys only where the stage cache serves the route (else none apply).
+                    cache_key_parameters=route.cache_key_parameters if route.api_cache else (),
                     request_parameters=route.request_parameters,
                     authorization_type=_authorization(route),
                 )
@@ -595,10 +715,9 @@ class CachedProductService(Construct):
         )
 
 
-def _query_cache_keys(route: ProductRoute) -> list[str]:
-    return [
-        key for key in route.cache_key_parameters if key.startswith("method.request.querystring.")
-    ]
+@runtime_checkable
+class _HasValkeyMetrics(ValkeyMetricsSource, Protocol):
+    """A cache that offers the Valkey metrics (the built variants do, an import does not)."""
 
 
 def _authorization(route: ProductRoute) -> apigateway.AuthorizationType:
@@ -613,31 +732,100 @@ def _default_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
     return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
 
-def _has_dynamodb_gateway_endpoint(vpc: ec2.IVpc) -> bool:
-    """True when ``vpc`` (a construct of this app) already has a DynamoDB gateway endpoint."""
-    for child in vpc.node.find_all():
-        if isinstance(child, ec2.CfnVPCEndpoint) and child.vpc_endpoint_type in (
-            None,
-            "Gateway",
-        ):
-            service = child.service_name
-            if isinstance(service, str) and ".dynamodb" in service:
-                return True
-    return False
+def _check_table(table: dynamodb.ITable) -> None:
+    """What can be checked of a given table at synth time (the rest is in the docs)."""
+    if table.table_stream_arn is None:
+        raise ValueError(
+            "table must bring its stream ARN: import it with "
+            "Table.from_table_attributes(..., table_stream_arn=...) (stream view "
+            f"{schema.STREAM_VIEW_TYPE}); the invalidation function reads that stream"
+        )
+    if not isinstance(table, dynamodb.Table):
+        return  # imported: its schema is the caller's promise (docs/constructs.md)
+    keys = table.schema_v2()
+    found = (
+        [k.name for k in keys.partition_keys],
+        [k.name for k in keys.sort_keys or []],
+    )
+    if found != ([schema.PARTITION_KEY], [schema.SORT_KEY]):
+        raise ValueError(
+            f"table must have partition key {schema.PARTITION_KEY!r} and sort key "
+            f"{schema.SORT_KEY!r} (strings); got {found[0]} and {found[1]}"
+        )
+    try:
+        index = table.schema_v2(schema.CATEGORY_INDEX_NAME)
+    except RuntimeError:
+        raise ValueError(
+            f"table must have the global secondary index {schema.CATEGORY_INDEX_NAME!r} "
+            f"(partition {schema.CATEGORY_INDEX_PARTITION_KEY!r}, sort "
+            f"{schema.CATEGORY_INDEX_SORT_KEY!r}, projection ALL)"
+        ) from None
+    index_keys = (
+        [k.name for k in index.partition_keys],
+        [k.name for k in index.sort_keys or []],
+    )
+    wanted = ([schema.CATEGORY_INDEX_PARTITION_KEY], [schema.CATEGORY_INDEX_SORT_KEY])
+    if index_keys != wanted:
+        raise ValueError(
+            f"table's index {schema.CATEGORY_INDEX_NAME!r} must be keyed by {wanted}; "
+            f"got {index_keys}"
+        )
+    cfn = table.node.default_child
+    if isinstance(cfn, dynamodb.CfnTable):
+        spec = Stack.of(table).resolve(cfn.stream_specification) or {}
+        view = spec.get("streamViewType") if isinstance(spec, dict) else None
+        if view is not None and view != schema.STREAM_VIEW_TYPE:
+            raise ValueError(
+                f"table's stream must be {schema.STREAM_VIEW_TYPE} (invalidation needs the "
+                f"old and the new version); got {view}"
+            )
 
 
 def _validate(
     *,
-    removal_policy: RemovalPolicy,
+    table: dynamodb.ITable | None,
+    removal_policy: RemovalPolicy | None,
+    deletion_protection: bool | None,
+    table_encryption_key: kms.IKey | None,
+    log_removal_policy: RemovalPolicy | None,
     memory_size_mb: int,
     timeout: Duration,
     reserved_concurrent_executions: int | None,
     metrics_namespace: str,
+    item_policy: CachePolicy | None,
+    list_policy: CachePolicy | None,
+    rest_api_props: CachedRestApiProps | None,
+    valkey_cache: IValkeyCache | None,
+    valkey_cache_props: ValkeyCacheBuildProps | None,
+    enable_dax: bool,
+    dax_cache_props: DaxCacheProps | None,
 ) -> None:
-    if removal_policy not in _REMOVAL_POLICIES or removal_policy == RemovalPolicy.SNAPSHOT:
+    require_not_both("table", table, "removal_policy", removal_policy)
+    require_not_both("table", table, "deletion_protection", deletion_protection)
+    require_not_both("table", table, "table_encryption_key", table_encryption_key)
+    require_not_both("valkey_cache", valkey_cache, "valkey_cache_props", valkey_cache_props)
+    if dax_cache_props is not None and not enable_dax:
+        raise ValueError("dax_cache_props must not be given when enable_dax is False")
+    if removal_policy is not None and removal_policy not in LOG_REMOVAL_POLICIES:
         raise ValueError(
             "removal_policy must be RemovalPolicy.RETAIN or RemovalPolicy.DESTROY "
             f"(DynamoDB tables take no snapshot); got {removal_policy}"
+        )
+    if log_removal_policy is not None:
+        require_one_of("log_removal_policy", log_removal_policy, LOG_REMOVAL_POLICIES)
+    require_instance("item_policy", item_policy, CachePolicy, _POLICY_HINT)
+    require_instance("list_policy", list_policy, CachePolicy, _POLICY_HINT)
+    require_instance("rest_api_props", rest_api_props, CachedRestApiProps)
+    require_instance(
+        "valkey_cache_props",
+        valkey_cache_props,
+        (ServerlessValkeyCacheProps, ReplicatedValkeyCacheProps),
+    )
+    require_instance("dax_cache_props", dax_cache_props, DaxCacheProps)
+    if valkey_cache is not None and not isinstance(valkey_cache, IValkeyCache):
+        raise ValueError(
+            "valkey_cache must be an IValkeyCache (ServerlessValkeyCache, "
+            f"ReplicatedValkeyCache or ImportedValkeyCache); got {type(valkey_cache).__name__}"
         )
     require_int_range("memory_size_mb", memory_size_mb, 128, 10240)
     if not is_unresolved(timeout.to_seconds()) and not 1 <= timeout.to_seconds() <= 29:

@@ -16,13 +16,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from helpers import new_function, new_stack, new_vpc
 
-from cache_constructs.cache_alarms import ALARM_KINDS, DEFAULT_RUNBOOK_URL, CacheAlarms
-from cache_constructs.cached_rest_api import CachedRestApi
+from cache_constructs.cache_alarms import (
+    ALARM_KINDS,
+    DEFAULT_RUNBOOK_URL,
+    CacheAlarms,
+    CacheAlarmsProps,
+    Thresholds,
+)
+from cache_constructs.cached_rest_api import CachedRestApi, CachedRestApiProps
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
-from cache_constructs.metric_sources import ServiceMetrics
+from cache_constructs.metric_sources import MetricSources, ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator
-from cache_constructs.valkey_cache import ValkeyCache
+from cache_constructs.valkey_cache import ReplicatedValkeyCache, ServerlessValkeyCache
 
 pytestmark = pytest.mark.synth
 
@@ -53,22 +59,29 @@ DEFAULT_ALARMS: dict[str, tuple[float, str, str]] = {
     "DaxFaultsCritical": (10, ABOVE, NOT_BREACHING),
 }
 
-#: Every threshold prop, set to None: no alarm at all.
-NO_THRESHOLDS = {
-    f"{base}_{level}": None
-    for base in (
-        "min_hit_rate_percent",
-        "max_bypass_rate_percent",
-        "max_valkey_memory_percent",
-        "max_evictions_per_minute",
-        "max_iterator_age",
-        "max_dlq_messages",
-        "max_lambda_errors_per_minute",
-        "max_api_latency_p95",
-        "max_dax_faults_per_minute",
+#: Every kind of alarm switched off.
+NO_THRESHOLDS = CacheAlarmsProps(**{kind.prop: None for kind in ALARM_KINDS})
+
+
+def alarms_of(
+    stack: Stack,
+    *,
+    topic: sns.ITopic | None = None,
+    topic_encryption_key: kms.IKey | None = None,
+    warning_topic: sns.ITopic | None = None,
+    props: CacheAlarmsProps | None = None,
+    **parts: Any,
+) -> CacheAlarms:
+    """CacheAlarms watching a service made of ``parts`` (MetricSources fields)."""
+    return CacheAlarms(
+        stack,
+        "Alarms",
+        sources=MetricSources(**parts),
+        topic=topic,
+        topic_encryption_key=topic_encryption_key,
+        warning_topic=warning_topic,
+        props=props,
     )
-    for level in ("warning", "critical")
-}
 
 
 class FakeApi:
@@ -113,7 +126,11 @@ def _sources(stack: Stack, *, valkey_mode: str = "replication-group") -> dict[st
     read, invalidate = new_function(stack, id_="Read"), new_function(stack, id_="Invalidate")
     return {
         "service_metrics": ServiceMetrics(),
-        "valkey": ValkeyCache(stack, "Valkey", vpc=vpc, mode=valkey_mode),
+        "valkey": (
+            ReplicatedValkeyCache(stack, "Valkey", vpc=vpc)
+            if valkey_mode == "replication-group"
+            else ServerlessValkeyCache(stack, "Valkey", vpc=vpc)
+        ),
         "stream": StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
         "functions": [read, invalidate],
         "api": FakeApi(),
@@ -133,7 +150,7 @@ def _ref(stack: Stack, construct: Any) -> str:
 @pytest.fixture(scope="module")
 def full() -> tuple[Stack, CacheAlarms, dict[str, Any]]:
     stack = new_stack()
-    alarms = CacheAlarms(stack, "Alarms", **_sources(stack))
+    alarms = alarms_of(stack, **_sources(stack))
     resources = Template.from_stack(stack).to_json()["Resources"]
     by_key = {
         key: resources[stack.get_logical_id(alarm.node.default_child)]["Properties"]
@@ -153,15 +170,21 @@ def test_all_alarms_with_default_thresholds(full) -> None:
 
 def test_no_alarms_when_every_threshold_is_off() -> None:
     stack = new_stack()
-    alarms = CacheAlarms(stack, "Alarms", **_sources(stack), **NO_THRESHOLDS)
+    alarms = alarms_of(stack, **_sources(stack), props=NO_THRESHOLDS)
     assert alarms.alarms == {}
     Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", 0)
 
 
 def test_critical_only_when_warnings_are_off() -> None:
     stack = new_stack()
-    warnings_off = {name: None for name in NO_THRESHOLDS if name.endswith("_warning")}
-    alarms = CacheAlarms(stack, "Alarms", **_sources(stack), **warnings_off)
+    defaults = CacheAlarmsProps()
+    warnings_off = CacheAlarmsProps(
+        **{
+            kind.prop: Thresholds(critical=getattr(defaults, kind.prop).critical)
+            for kind in ALARM_KINDS
+        }
+    )
+    alarms = alarms_of(stack, **_sources(stack), props=warnings_off)
     expected = {key for key in DEFAULT_ALARMS if key.endswith("Critical")}
     assert set(alarms.alarms) == expected
     Template.from_stack(stack).resource_count_is("AWS::CloudWatch::Alarm", len(expected))
@@ -180,7 +203,7 @@ def test_critical_only_when_warnings_are_off() -> None:
 )
 def test_alarms_exist_only_for_the_sources_given(source: str, kinds: tuple[str, ...]) -> None:
     stack = new_stack()
-    alarms = CacheAlarms(stack, "Alarms", **{source: _sources(stack)[source]})
+    alarms = alarms_of(stack, **{source: _sources(stack)[source]})
     assert set(alarms.alarms) == {key for key in DEFAULT_ALARMS if key.startswith(kinds)}
 
 
@@ -265,8 +288,8 @@ def test_bypass_rate_alarm_divides_bypasses_by_reads_past_l1(full) -> None:
 
 def test_min_requests_for_rates_reaches_both_rate_guards() -> None:
     stack = new_stack()
-    alarms = CacheAlarms(
-        stack, "Alarms", service_metrics=ServiceMetrics(), min_requests_for_rates=20
+    alarms = alarms_of(
+        stack, service_metrics=ServiceMetrics(), props=CacheAlarmsProps(min_requests_for_rates=20)
     )
     for key in ("L2HitRateWarning", "BypassRateCritical"):
         metrics = _props(stack, alarms, key)["Metrics"]
@@ -334,7 +357,7 @@ def test_valkey_alarms_use_the_cache_metrics_evictions_summed_per_minute(full) -
 def test_serverless_valkey_evictions_alarm_is_a_plain_sum_per_minute() -> None:
     stack = new_stack()
     sources = _sources(stack, valkey_mode="serverless")
-    alarms = CacheAlarms(stack, "Alarms", valkey=sources["valkey"])
+    alarms = alarms_of(stack, valkey=sources["valkey"])
     props = _props(stack, alarms, "ValkeyEvictionsWarning")
     assert (props["MetricName"], props["Statistic"], props["Period"]) == ("Evictions", "Sum", 60)
     assert props["TreatMissingData"] == NOT_BREACHING
@@ -356,30 +379,24 @@ def test_dax_fault_alarm_counts_server_faults_not_client_errors(full) -> None:
 
 def test_every_threshold_prop_sets_its_alarm() -> None:
     stack = new_stack()
-    alarms = CacheAlarms(
+    alarms = alarms_of(
         stack,
-        "Alarms",
         **_sources(stack),
-        min_hit_rate_percent_warning=95,
-        min_hit_rate_percent_critical=70,
-        max_bypass_rate_percent_warning=1,
-        max_bypass_rate_percent_critical=2,
-        max_valkey_memory_percent_warning=60,
-        max_valkey_memory_percent_critical=80,
-        max_evictions_per_minute_warning=0,
-        max_evictions_per_minute_critical=5,
-        max_iterator_age_warning=Duration.seconds(5),
-        max_iterator_age_critical=Duration.seconds(10),
-        max_dlq_messages_warning=0,
-        max_dlq_messages_critical=3,
-        max_lambda_errors_per_minute_warning=2,
-        max_lambda_errors_per_minute_critical=4,
-        max_api_latency_p95_warning=Duration.millis(300),
-        max_api_latency_p95_critical=Duration.millis(900),
-        max_dax_faults_per_minute_warning=1,
-        max_dax_faults_per_minute_critical=2,
-        evaluation_periods=5,
-        datapoints_to_alarm=2,
+        props=CacheAlarmsProps(
+            min_l2_hit_rate_percent=Thresholds(warning=95, critical=70),
+            max_bypass_rate_percent=Thresholds(warning=1, critical=2),
+            max_valkey_memory_percent=Thresholds(warning=60, critical=80),
+            max_valkey_evictions_per_minute=Thresholds(warning=0, critical=5),
+            max_iterator_age=Thresholds(warning=Duration.seconds(5), critical=Duration.seconds(10)),
+            max_dlq_messages=Thresholds(warning=0, critical=3),
+            max_lambda_errors_per_minute=Thresholds(warning=2, critical=4),
+            max_api_latency_p95=Thresholds(
+                warning=Duration.millis(300), critical=Duration.millis(900)
+            ),
+            max_dax_faults_per_minute=Thresholds(warning=1, critical=2),
+            evaluation_periods=5,
+            datapoints_to_alarm=2,
+        ),
     )
     expected = {
         "L2HitRateWarning": 95,
@@ -411,12 +428,12 @@ def test_every_threshold_prop_sets_its_alarm() -> None:
 
 def test_alarm_name_prefix_and_runbook_url() -> None:
     stack = new_stack()
-    alarms = CacheAlarms(
+    alarms = alarms_of(
         stack,
-        "Alarms",
         service_metrics=ServiceMetrics(),
-        alarm_name_prefix="shop-prod",
-        runbook_url="https://wiki.example.com/cache-runbook",
+        props=CacheAlarmsProps(
+            alarm_name_prefix="shop-prod", runbook_url="https://wiki.example.com/cache-runbook"
+        ),
     )
     props = _props(stack, alarms, "L2HitRateCritical")
     assert props["AlarmName"] == "shop-prod-L2HitRateCritical"
@@ -425,7 +442,7 @@ def test_alarm_name_prefix_and_runbook_url() -> None:
 
 def test_created_topic_is_kms_encrypted_ssl_only_and_cloudwatch_may_use_the_key() -> None:
     stack = new_stack()
-    alarms = CacheAlarms(stack, "Alarms", service_metrics=ServiceMetrics())
+    alarms = alarms_of(stack, service_metrics=ServiceMetrics())
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::SNS::Topic", 1)
     key_id = _ref(stack, alarms.node.find_child("TopicKey"))
@@ -476,7 +493,7 @@ def test_created_topic_is_kms_encrypted_ssl_only_and_cloudwatch_may_use_the_key(
 def test_given_key_encrypts_the_created_topic() -> None:
     stack = new_stack()
     key = kms.Key(stack, "OwnKey", enable_key_rotation=True)
-    CacheAlarms(stack, "Alarms", service_metrics=ServiceMetrics(), topic_encryption_key=key)
+    alarms_of(stack, service_metrics=ServiceMetrics(), topic_encryption_key=key)
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::KMS::Key", 1)
     template.has_resource_properties(
@@ -487,7 +504,7 @@ def test_given_key_encrypts_the_created_topic() -> None:
 def test_given_topic_is_used_and_nothing_is_created() -> None:
     stack = new_stack()
     topic = sns.Topic(stack, "Pager", enforce_ssl=True)
-    alarms = CacheAlarms(stack, "Alarms", service_metrics=ServiceMetrics(), topic=topic)
+    alarms = alarms_of(stack, service_metrics=ServiceMetrics(), topic=topic)
     assert alarms.topic is topic and alarms.warning_topic is topic
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::SNS::Topic", 1)
@@ -500,9 +517,7 @@ def test_warning_topic_takes_the_warnings_only() -> None:
     stack = new_stack()
     pager = sns.Topic(stack, "Pager")
     tickets = sns.Topic(stack, "Tickets")
-    alarms = CacheAlarms(
-        stack, "Alarms", service_metrics=ServiceMetrics(), topic=pager, warning_topic=tickets
-    )
+    alarms = alarms_of(stack, service_metrics=ServiceMetrics(), topic=pager, warning_topic=tickets)
     resources = Template.from_stack(stack).to_json()["Resources"]
     for key, alarm in alarms.alarms.items():
         props = resources[_ref(stack, alarm)]["Properties"]
@@ -519,7 +534,9 @@ def test_a_subclass_replaces_how_alarms_are_built() -> None:
             return alarm
 
     stack = new_stack()
-    alarms = PrefixedDescriptions(stack, "Alarms", service_metrics=ServiceMetrics())
+    alarms = PrefixedDescriptions(
+        stack, "Alarms", sources=MetricSources(service_metrics=ServiceMetrics())
+    )
     assert all(
         any(entry.type == "team" for entry in alarm.node.metadata)
         for alarm in alarms.alarms.values()
@@ -529,57 +546,80 @@ def test_a_subclass_replaces_how_alarms_are_built() -> None:
 # -- validation ------------------------------------------------------------------------------
 
 
-def _build(**props: Any) -> CacheAlarms:
-    stack = new_stack()
-    props.setdefault("service_metrics", ServiceMetrics())
-    return CacheAlarms(stack, "Alarms", **props)
+def _build(props: CacheAlarmsProps) -> CacheAlarms:
+    return alarms_of(new_stack(), service_metrics=ServiceMetrics(), props=props)
+
+
+_P = "CacheAlarmsProps"
 
 
 @pytest.mark.parametrize(
-    ("props", "message"),
+    ("kind", "levels", "message"),
     [
-        ({"min_hit_rate_percent_warning": 101}, "min_hit_rate_percent_warning must be between"),
-        ({"min_hit_rate_percent_critical": -1}, "min_hit_rate_percent_critical must be between"),
-        ({"max_bypass_rate_percent_critical": 100.5}, "max_bypass_rate_percent_critical"),
-        ({"max_valkey_memory_percent_warning": 120}, "max_valkey_memory_percent_warning"),
-        ({"max_evictions_per_minute_warning": -1}, "max_evictions_per_minute_warning must be >="),
-        ({"max_dlq_messages_critical": -1}, "max_dlq_messages_critical must be >= 0"),
-        ({"max_lambda_errors_per_minute_critical": True}, "must be a number"),
-        ({"max_dax_faults_per_minute_warning": "1"}, "max_dax_faults_per_minute_warning"),
-        ({"max_iterator_age_warning": 30}, "max_iterator_age_warning must be a Duration"),
-        ({"max_api_latency_p95_critical": 3.0}, "max_api_latency_p95_critical must be a Duration"),
+        (
+            "min_l2_hit_rate_percent",
+            {"warning": 101},
+            f"{_P}.min_l2_hit_rate_percent.warning must be between",
+        ),
+        (
+            "min_l2_hit_rate_percent",
+            {"critical": -1},
+            f"{_P}.min_l2_hit_rate_percent.critical must be between",
+        ),
+        ("max_bypass_rate_percent", {"critical": 100.5}, f"{_P}.max_bypass_rate_percent.critical"),
+        ("max_valkey_memory_percent", {"warning": 120}, f"{_P}.max_valkey_memory_percent.warning"),
+        (
+            "max_valkey_evictions_per_minute",
+            {"warning": -1},
+            "max_valkey_evictions_per_minute.warning must be >=",
+        ),
+        ("max_dlq_messages", {"critical": -1}, f"{_P}.max_dlq_messages.critical must be >= 0"),
+        ("max_lambda_errors_per_minute", {"critical": True}, "must be a number"),
+        ("max_dax_faults_per_minute", {"warning": "1"}, f"{_P}.max_dax_faults_per_minute.warning"),
+        ("max_iterator_age", {"warning": 30}, f"{_P}.max_iterator_age.warning must be a Duration"),
+        (
+            "max_api_latency_p95",
+            {"critical": 3.0},
+            f"{_P}.max_api_latency_p95.critical must be a Duration",
+        ),
     ],
 )
-def test_threshold_values_are_validated(props: dict[str, Any], message: str) -> None:
+def test_threshold_values_are_validated(kind: str, levels: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
-        _build(**props)
+        CacheAlarmsProps(**{kind: Thresholds(**levels)})
+
+
+def test_a_kind_takes_thresholds_not_a_bare_number() -> None:
+    with pytest.raises(ValueError, match=r"CacheAlarmsProps.max_dlq_messages must be Thresholds"):
+        CacheAlarmsProps(max_dlq_messages=0)  # type: ignore[arg-type]
+
+
+def test_a_typo_in_the_props_names_the_class_and_the_key() -> None:
+    with pytest.raises(
+        ValueError, match=r"CacheAlarmsProps.min_hit_rate_percent is not a prop \(did you mean"
+    ):
+        CacheAlarmsProps(min_hit_rate_percent=Thresholds(warning=90))  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(
-    ("props", "prop"),
+    ("kind", "levels"),
     [
-        (
-            {"min_hit_rate_percent_warning": 50, "min_hit_rate_percent_critical": 60},
-            "min_hit_rate_percent",
-        ),
-        (
-            {"min_hit_rate_percent_warning": 50, "min_hit_rate_percent_critical": 50},
-            "min_hit_rate_percent",
-        ),
-        ({"max_bypass_rate_percent_warning": 30}, "max_bypass_rate_percent"),
-        ({"max_valkey_memory_percent_warning": 90}, "max_valkey_memory_percent"),
-        ({"max_evictions_per_minute_warning": 200}, "max_evictions_per_minute"),
-        ({"max_iterator_age_warning": Duration.minutes(5)}, "max_iterator_age"),
-        ({"max_dlq_messages_warning": 1}, "max_dlq_messages"),
-        ({"max_lambda_errors_per_minute_warning": 10}, "max_lambda_errors_per_minute"),
-        ({"max_api_latency_p95_warning": Duration.seconds(3)}, "max_api_latency_p95"),
-        ({"max_dax_faults_per_minute_warning": 11}, "max_dax_faults_per_minute"),
+        ("min_l2_hit_rate_percent", {"warning": 50, "critical": 60}),
+        ("min_l2_hit_rate_percent", {"warning": 50, "critical": 50}),
+        ("max_bypass_rate_percent", {"warning": 30, "critical": 25}),
+        ("max_valkey_memory_percent", {"warning": 90, "critical": 90}),
+        ("max_valkey_evictions_per_minute", {"warning": 200, "critical": 100}),
+        ("max_iterator_age", {"warning": Duration.minutes(5), "critical": Duration.minutes(2)}),
+        ("max_dlq_messages", {"warning": 1, "critical": 0}),
+        ("max_lambda_errors_per_minute", {"warning": 10, "critical": 10}),
+        ("max_api_latency_p95", {"warning": Duration.seconds(3), "critical": Duration.seconds(3)}),
+        ("max_dax_faults_per_minute", {"warning": 11, "critical": 10}),
     ],
 )
-def test_warning_must_be_milder_than_critical(props: dict[str, Any], prop: str) -> None:
-    pattern = rf"{prop}_warning \(.*\) must be (below|above) {prop}_critical"
+def test_warning_must_be_milder_than_critical(kind: str, levels: dict[str, Any]) -> None:
+    pattern = rf"{_P}.{kind}.warning \(.*\) must be (below|above) {_P}.{kind}.critical"
     with pytest.raises(ValueError, match=pattern):
-        _build(**props)
+        CacheAlarmsProps(**{kind: Thresholds(**levels)})
 
 
 @pytest.mark.parametrize(
@@ -595,16 +635,15 @@ def test_warning_must_be_milder_than_critical(props: dict[str, Any], prop: str) 
     ],
 )
 def test_other_props_are_validated(props: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=re.escape(message)):
-        _build(**props)
+    with pytest.raises(ValueError, match=re.escape(f"{_P}.{message}")):
+        CacheAlarmsProps(**props)
 
 
 def test_topic_and_topic_key_together_are_rejected() -> None:
     stack = new_stack()
     with pytest.raises(ValueError, match="either topic or topic_encryption_key"):
-        CacheAlarms(
+        alarms_of(
             stack,
-            "Alarms",
             service_metrics=ServiceMetrics(),
             topic=sns.Topic(stack, "Pager"),
             topic_encryption_key=kms.Key(stack, "Key"),
@@ -613,8 +652,14 @@ def test_topic_and_topic_key_together_are_rejected() -> None:
 
 def test_no_source_is_rejected() -> None:
     stack = new_stack()
-    with pytest.raises(ValueError, match="give at least one of service_metrics"):
-        CacheAlarms(stack, "Alarms", functions=[])
+    with pytest.raises(ValueError, match="sources has no part to alarm on"):
+        alarms_of(stack, functions=[])
+
+
+def test_sources_must_say_what_to_watch() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="sources must have metric_sources"):
+        CacheAlarms(stack, "Alarms", sources=ServiceMetrics())  # type: ignore[arg-type]
 
 
 def test_functions_with_the_same_id_are_rejected() -> None:
@@ -623,18 +668,17 @@ def test_functions_with_the_same_id_are_rejected() -> None:
     other_scope = Stack(stack.node.scope, "Other")
     second = new_function(other_scope, id_="Handler")
     with pytest.raises(ValueError, match=r"functions must have distinct construct ids.*Handler"):
-        CacheAlarms(stack, "Alarms", functions=[first, second])
+        alarms_of(stack, functions=[first, second])
 
 
 def test_token_thresholds_are_not_validated() -> None:
     stack = new_stack()
     warning = CfnParameter(stack, "HitRateWarning", type="Number").value_as_number
-    alarms = CacheAlarms(
+    alarms = alarms_of(
         stack,
-        "Alarms",
         service_metrics=ServiceMetrics(),
-        min_hit_rate_percent_warning=warning,
-        min_hit_rate_percent_critical=90,  # would be "above the warning" if it were checked
+        # 90 would be "above the warning" if a token warning were checked.
+        props=CacheAlarmsProps(min_l2_hit_rate_percent=Thresholds(warning=warning, critical=90)),
     )
     props = _props(stack, alarms, "L2HitRateWarning")
     assert props["Threshold"] == {"Ref": "HitRateWarning"}
@@ -642,20 +686,20 @@ def test_token_thresholds_are_not_validated() -> None:
 
 def test_cdk_nag_aws_solutions_passes() -> None:
     stack = new_stack(nag=True)
-    CacheAlarms(stack, "Alarms", **_sources(stack))
+    alarms_of(stack, **_sources(stack))
     stack.node.root.synth()  # raises on any unacknowledged finding
 
 
 def test_api_latency_alarm_of_the_project_cached_rest_api() -> None:
     stack = new_stack(nag=True)
-    api = CachedRestApi(stack, "Api", rest_api_name="products")
+    api = CachedRestApi(stack, "Api", props=CachedRestApiProps(rest_api_name="products"))
     api.add_cached_route(
         api.api.root.add_resource("products"),
         "GET",
         apigateway.LambdaIntegration(new_function(stack)),
         policy=CachePolicy.DYNAMIC,
     )
-    alarms = CacheAlarms(stack, "Alarms", api=api)
+    alarms = alarms_of(stack, api=api)
     props = _props(stack, alarms, "ApiLatencyP95Critical")
     assert (props["Namespace"], props["MetricName"], props["ExtendedStatistic"]) == (
         "AWS/ApiGateway",

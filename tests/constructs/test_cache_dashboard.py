@@ -20,9 +20,9 @@ from cache_constructs.cache_dashboard import CacheDashboard
 from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
-from cache_constructs.metric_sources import ServiceMetrics
+from cache_constructs.metric_sources import MetricSources, ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator
-from cache_constructs.valkey_cache import ValkeyCache
+from cache_constructs.valkey_cache import ReplicatedValkeyCache, ServerlessValkeyCache
 
 pytestmark = pytest.mark.synth
 
@@ -201,7 +201,7 @@ def _names(rows: list[list[Any]]) -> list[str]:
 @pytest.fixture(scope="module")
 def full_body() -> dict[str, Any]:
     _, stack = _stack()
-    dashboard = CacheDashboard(stack, "Dashboard", **_all_sources(stack))
+    dashboard = CacheDashboard(stack, "Dashboard", sources=MetricSources(**_all_sources(stack)))
     assert dashboard.sections == ALL_SECTIONS
     return _body(stack)
 
@@ -294,7 +294,9 @@ def test_lambda_section_has_one_line_per_function(full_body) -> None:
 
 def test_replication_lag_widget_only_when_the_cache_has_replicas() -> None:
     _, stack = _stack()
-    CacheDashboard(stack, "Dashboard", valkey=FakeValkey(replication_lag=False))
+    CacheDashboard(
+        stack, "Dashboard", sources=MetricSources(valkey=FakeValkey(replication_lag=False))
+    )
     graphs = _graphs(_body(stack))
     assert "Replication lag (s)" not in graphs
     assert "Memory used (%)" in graphs
@@ -303,7 +305,9 @@ def test_replication_lag_widget_only_when_the_cache_has_replicas() -> None:
 @pytest.mark.parametrize(("source", "section"), list(zip(SOURCES, ALL_SECTIONS, strict=True)))
 def test_each_section_is_built_only_for_what_is_given(source: str, section: str) -> None:
     _, stack = _stack()
-    dashboard = CacheDashboard(stack, "Dashboard", **{source: _all_sources(stack)[source]})
+    dashboard = CacheDashboard(
+        stack, "Dashboard", sources=MetricSources(**{source: _all_sources(stack)[source]})
+    )
     expected = [section]
     assert dashboard.sections == expected
     assert _headers(_body(stack)) == expected
@@ -316,7 +320,9 @@ def test_dashboard_name_and_interval_props() -> None:
         "Dashboard",
         dashboard_name="product-cache-health",
         default_interval=Duration.hours(12),
-        service_metrics=ServiceMetrics(namespace="Shop", service_name="catalog"),
+        sources=MetricSources(
+            service_metrics=ServiceMetrics(namespace="Shop", service_name="catalog")
+        ),
     )
     template = Template.from_stack(stack)
     template.has_resource_properties(
@@ -335,13 +341,15 @@ def test_dashboard_name_and_interval_props() -> None:
 def test_bad_dashboard_name_is_rejected(name: str) -> None:
     _, stack = _stack()
     with pytest.raises(ValueError, match="dashboard_name"):
-        CacheDashboard(stack, "Dashboard", dashboard_name=name, api=FakeApi())
+        CacheDashboard(
+            stack, "Dashboard", dashboard_name=name, sources=MetricSources(api=FakeApi())
+        )
 
 
 def test_dashboard_name_token_is_not_validated() -> None:
     _, stack = _stack()
     name = CfnParameter(stack, "Name").value_as_string
-    CacheDashboard(stack, "Dashboard", dashboard_name=name, api=FakeApi())
+    CacheDashboard(stack, "Dashboard", dashboard_name=name, sources=MetricSources(api=FakeApi()))
     Template.from_stack(stack).has_resource_properties(
         "AWS::CloudWatch::Dashboard", {"DashboardName": {"Ref": "Name"}}
     )
@@ -349,8 +357,14 @@ def test_dashboard_name_token_is_not_validated() -> None:
 
 def test_a_dashboard_without_any_source_is_rejected() -> None:
     _, stack = _stack()
-    with pytest.raises(ValueError, match="give at least one of api, service_metrics"):
-        CacheDashboard(stack, "Dashboard", functions=[])
+    with pytest.raises(ValueError, match="sources has no part to show"):
+        CacheDashboard(stack, "Dashboard", sources=MetricSources(functions=[]))
+
+
+def test_sources_must_say_what_to_watch() -> None:
+    _, stack = _stack()
+    with pytest.raises(ValueError, match="sources must have metric_sources"):
+        CacheDashboard(stack, "Dashboard", sources=FakeApi())  # type: ignore[arg-type]
 
 
 def test_service_metrics_props_are_validated() -> None:
@@ -368,7 +382,9 @@ def test_a_subclass_replaces_one_section() -> None:
             return [cloudwatch.TextWidget(markdown="Valkey is watched elsewhere", width=24)]
 
     _, stack = _stack()
-    QuietValkeyDashboard(stack, "Dashboard", valkey=FakeValkey(), dax=FakeDax())
+    QuietValkeyDashboard(
+        stack, "Dashboard", sources=MetricSources(valkey=FakeValkey(), dax=FakeDax())
+    )
     body = _body(stack)
     assert "Memory used (%)" not in _graphs(body)
     assert "Item cache hits / misses" in _graphs(body)
@@ -379,7 +395,7 @@ def test_a_subclass_replaces_one_section() -> None:
 
 def test_cdk_nag_aws_solutions_passes() -> None:
     app, stack = _stack()
-    CacheDashboard(stack, "Dashboard", **_all_sources(stack))
+    CacheDashboard(stack, "Dashboard", sources=MetricSources(**_all_sources(stack)))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on any unacknowledged finding
 
@@ -397,16 +413,21 @@ def test_dashboard_of_the_project_constructs_passes_cdk_nag(valkey_mode: str) ->
         apigateway.LambdaIntegration(read),
         policy=CachePolicy.DYNAMIC,
     )
+    valkey_class = (
+        ReplicatedValkeyCache if valkey_mode == "replication-group" else ServerlessValkeyCache
+    )
     dashboard = CacheDashboard(
         stack,
         "Dashboard",
-        api=api,
-        service_metrics=ServiceMetrics(),
-        valkey=ValkeyCache(stack, "Valkey", vpc=vpc, mode=valkey_mode),
-        dax=DaxCache(stack, "Dax", vpc=vpc, table=table),
-        functions=[read, invalidate],
-        stream=StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
-        table=table,
+        sources=MetricSources(
+            api=api,
+            service_metrics=ServiceMetrics(),
+            valkey=valkey_class(stack, "Valkey", vpc=vpc),
+            dax=DaxCache(stack, "Dax", vpc=vpc, table=table),
+            functions=[read, invalidate],
+            stream=StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
+            table=table,
+        ),
     )
     assert dashboard.sections == ALL_SECTIONS
     graphs = _graphs(_body(stack))

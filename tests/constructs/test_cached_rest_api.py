@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -13,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from helpers import new_function, new_stack, synth_app
 
-from cache_constructs.cached_rest_api import ACCESS_LOG_FIELDS, CachedRestApi
+from cache_constructs.cached_rest_api import ACCESS_LOG_FIELDS, CachedRestApi, CachedRestApiProps
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.product.routes import GET_PRODUCT, LIST_PRODUCTS, policy_for_route
 
@@ -22,13 +23,18 @@ STAGE_ID = "ApiDeploymentStageprod95EFE650"
 REST_API_ID = "ApiCD79AAA0"
 
 
+def make_api(scope: cdk.Stack, id_: str, **props: Any) -> CachedRestApi:
+    """A CachedRestApi whose `CachedRestApiProps` are the keywords."""
+    return CachedRestApi(scope, id_, props=CachedRestApiProps(**props))
+
+
 class Built:
     """A stack with the product routes wired the way CachedProductService does."""
 
     def __init__(self, *, nag: bool = False, list_policy: CachePolicy | None = None, **props: Any):
         self.stack = new_stack(nag=nag)
         self.fn = new_function(self.stack)
-        self.api = CachedRestApi(self.stack, "Api", **props)
+        self.api = make_api(self.stack, "Api", **props)
         self.integration = apigateway.LambdaIntegration(self.fn)
         self.products = self.api.root.add_resource("products")
         self.item = self.products.add_resource("{id}")
@@ -160,33 +166,44 @@ def test_stage_props() -> None:
 def test_existing_access_log_group() -> None:
     stack = new_stack()
     group = logs.LogGroup.from_log_group_name(stack, "Logs", "api-logs")
-    api = CachedRestApi(stack, "Api", access_log_group=group)
+    api = make_api(stack, "Api", access_log_group=group)
     api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
     t = assertions.Template.from_stack(stack)
-    t.resource_count_is("AWS::Logs::LogGroup", 0)
+    # Only the custom resource provider's log group is built; the access logs go to "api-logs".
+    assert list(t.find_resources("AWS::Logs::LogGroup")) == [
+        key for key in t.to_json()["Resources"] if key.startswith("CustomResourceProviderLogs")
+    ]
     assert "api-logs" in json.dumps(stage_properties(t)["AccessLogSetting"]["DestinationArn"])
 
 
+def _access_log_group(template: assertions.Template) -> dict[str, Any]:
+    (log_group,) = [
+        group
+        for key, group in template.find_resources("AWS::Logs::LogGroup").items()
+        if key.startswith("ApiAccessLogs")
+    ]
+    return log_group
+
+
 def test_access_logs_are_retained_by_default(template: assertions.Template) -> None:
-    (log_group,) = template.find_resources("AWS::Logs::LogGroup").values()
+    log_group = _access_log_group(template)
     assert log_group["DeletionPolicy"] == "Retain"
     assert log_group["UpdateReplacePolicy"] == "Retain"
+    assert "KmsKeyId" not in log_group["Properties"]
 
 
 def test_access_logs_follow_the_log_removal_policy() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api", log_removal_policy=cdk.RemovalPolicy.DESTROY)
+    api = make_api(stack, "Api", log_removal_policy=cdk.RemovalPolicy.DESTROY)
     api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
-    (log_group,) = (
-        assertions.Template.from_stack(stack).find_resources("AWS::Logs::LogGroup").values()
-    )
+    log_group = _access_log_group(assertions.Template.from_stack(stack))
     assert log_group["DeletionPolicy"] == "Delete"
 
 
 def test_cloud_watch_role(template: assertions.Template) -> None:
     template.resource_count_is("AWS::ApiGateway::Account", 1)
     stack = new_stack()
-    api = CachedRestApi(stack, "Api", cloud_watch_role=False)
+    api = make_api(stack, "Api", cloud_watch_role=False)
     api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
     assertions.Template.from_stack(stack).resource_count_is("AWS::ApiGateway::Account", 0)
 
@@ -257,7 +274,7 @@ def test_one_validator_checks_bodies_and_parameters(template: assertions.Templat
 
 def test_request_models_are_passed_through() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     model = api.api.add_model(
         "Product",
         content_type="application/json",
@@ -274,7 +291,7 @@ def test_request_models_are_passed_through() -> None:
 
 def test_a_method_without_the_validator_fails_synth() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     api.root.add_method("GET", apigateway.MockIntegration())
     with pytest.raises(RuntimeError, match="GET / has no request validator"):
         assertions.Template.from_stack(stack)
@@ -289,7 +306,7 @@ def _authorizer(stack: cdk.Stack) -> apigateway.TokenAuthorizer:
 
 def test_authorized_route_is_not_cached_without_identity_in_the_key() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     with pytest.raises(ValueError, match="identity_cache_key is required to cache GET /"):
         api.add_cached_route(
             api.root,
@@ -310,7 +327,7 @@ def test_authorized_route_is_not_cached_without_identity_in_the_key() -> None:
 
 def test_authorized_route_caches_per_identity() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     header = "method.request.header.Authorization"
     api.add_cached_route(
         api.root,
@@ -335,7 +352,7 @@ def test_authorized_route_caches_per_identity() -> None:
 
 def test_identity_key_already_in_the_cache_key_is_listed_once() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     header = "method.request.header.Authorization"
     api.add_cached_route(
         api.root,
@@ -355,7 +372,7 @@ def test_identity_key_already_in_the_cache_key_is_listed_once() -> None:
 
 def test_authorized_route_without_api_layer_needs_no_identity_key() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     api.add_cached_route(
         api.root,
         "GET",
@@ -372,14 +389,14 @@ _NONE = apigateway.AuthorizationType.NONE
 
 def test_public_writes_are_refused() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     with pytest.raises(ValueError, match="authorization_type must not be NONE for DELETE /"):
         api.add_route(api.root, "delete", apigateway.MockIntegration(), authorization_type=_NONE)
 
 
 def test_only_get_routes_are_cached() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     with pytest.raises(ValueError, match="http_method must be 'GET' for a cached route"):
         api.add_cached_route(
             api.root, "POST", apigateway.MockIntegration(), policy=CachePolicy.DYNAMIC
@@ -400,7 +417,7 @@ def test_only_get_routes_are_cached() -> None:
 )
 def test_parameter_names_rule(props: dict[str, Any], message: str) -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     with pytest.raises(ValueError, match=message):
         api.add_cached_route(
             api.root, "GET", apigateway.MockIntegration(), policy=CachePolicy.DYNAMIC, **props
@@ -540,7 +557,7 @@ def test_grant_invalidate_is_scoped_to_cached_routes() -> None:
 
 def test_grant_invalidate_needs_a_cached_route() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api")
+    api = make_api(stack, "Api")
     with pytest.raises(ValueError, match="grant_invalidate needs at least one cached route"):
         api.grant_invalidate(new_function(stack))
 
@@ -624,6 +641,178 @@ def test_web_acl_can_be_turned_off() -> None:
     t = Built(web_acl_enabled=False).template
     t.resource_count_is("AWS::WAFv2::WebACL", 0)
     t.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
+    (stage,) = t.find_resources("AWS::ApiGateway::Stage").values()
+    assert _checkov_skips(stage) == {"CKV2_AWS_29"}
+
+
+def _checkov_skips(resource: dict[str, Any]) -> set[str]:
+    skips = resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    assert all(len(skip["comment"]) > 40 for skip in skips), skips
+    return {skip["id"] for skip in skips}
+
+
+# --- stage cache on/off ---------------------------------------------------------------------
+
+
+def test_stage_cache_is_on_by_default(template: assertions.Template) -> None:
+    props = stage_properties(template)
+    assert props["CacheClusterEnabled"] is True
+    assert props["CacheClusterSize"] == "0.5"
+
+
+def test_stage_cache_can_be_switched_off() -> None:
+    stack = new_stack()
+    api = make_api(stack, "Api", stage_cache_enabled=False)
+    products = api.root.add_resource("products")
+    integration = apigateway.MockIntegration()
+    with pytest.raises(ValueError, match=r"uses the 'api' layer, but the stage has no cache"):
+        api.add_cached_route(products, "GET", integration, policy=CachePolicy.DYNAMIC)
+    api.add_cached_route(
+        products, "GET", integration, policy=CachePolicy.DYNAMIC.without_layers("api")
+    )
+    t = assertions.Template.from_stack(stack)
+    (stage,) = t.find_resources("AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["CacheClusterEnabled"] is False
+    assert "CacheClusterSize" not in stage["Properties"]
+    assert {s["CachingEnabled"] for s in stage["Properties"]["MethodSettings"]} == {False}
+    assert _checkov_skips(stage) == {"CKV_AWS_120"}
+    assert api.stage_cache_enabled is False
+
+
+# --- cache key rules (ValueError naming the prop) -----------------------------------------
+
+
+def _api_with_item() -> tuple[CachedRestApi, apigateway.IResource]:
+    api = make_api(new_stack(), "Api")
+    return api, api.root.add_resource("products").add_resource("{id}")
+
+
+def test_a_cache_key_for_a_path_parameter_the_route_lacks_is_refused() -> None:
+    api, item = _api_with_item()
+    with pytest.raises(
+        ValueError,
+        match=r"cache_key_parameters names the path parameter 'sku' .* GET /products/\{id\} "
+        r"has \['id'\]",
+    ):
+        api.add_cached_route(
+            item,
+            "GET",
+            apigateway.MockIntegration(),
+            policy=CachePolicy.STATIC,
+            cache_key_parameters=["method.request.path.sku"],
+        )
+
+
+def test_a_cache_key_for_the_routes_own_path_parameter_is_listed_once() -> None:
+    api, item = _api_with_item()
+    method = api.add_cached_route(
+        item,
+        "GET",
+        apigateway.MockIntegration(),
+        policy=CachePolicy.STATIC,
+        cache_key_parameters=["method.request.path.id", "method.request.querystring.lang"],
+    )
+    stack = cdk.Stack.of(api)
+    props = assertions.Template.from_stack(stack).to_json()["Resources"][
+        stack.get_logical_id(method.node.default_child)  # type: ignore[arg-type]
+    ]["Properties"]
+    assert props["Integration"]["CacheKeyParameters"] == [
+        "method.request.path.id",
+        "method.request.querystring.lang",
+    ]
+
+
+def test_cache_keys_on_a_policy_without_the_api_layer_are_refused() -> None:
+    api, item = _api_with_item()
+    with pytest.raises(
+        ValueError, match=re.escape("cache_key_parameters of GET /products/{id} would be dropped")
+    ):
+        api.add_cached_route(
+            item,
+            "GET",
+            apigateway.MockIntegration(),
+            policy=CachePolicy.REAL_TIME,
+            cache_key_parameters=["method.request.querystring.lang"],
+        )
+
+
+def test_identity_cache_key_on_a_policy_without_the_api_layer_is_refused() -> None:
+    api, item = _api_with_item()
+    with pytest.raises(
+        ValueError, match=re.escape("identity_cache_key of GET /products/{id} would be ignored")
+    ):
+        api.add_cached_route(
+            item,
+            "GET",
+            apigateway.MockIntegration(),
+            policy=CachePolicy.REAL_TIME,
+            authorization_type=apigateway.AuthorizationType.IAM,
+            identity_cache_key="method.request.header.Authorization",
+        )
+
+
+def test_a_policy_name_instead_of_a_policy_is_refused() -> None:
+    api, item = _api_with_item()
+    with pytest.raises(ValueError, match=r"policy must be a CachePolicy .*got str 'static'"):
+        api.add_cached_route(
+            item,
+            "GET",
+            apigateway.MockIntegration(),
+            policy="static",  # type: ignore[arg-type]
+        )
+
+
+def test_a_typo_in_the_props_names_the_class_and_the_key() -> None:
+    with pytest.raises(
+        ValueError, match=r"CachedRestApiProps.stage is not a prop \(did you mean 'stage_name'\?\)"
+    ):
+        CachedRestApiProps(stage="v1")  # type: ignore[call-arg]
+
+
+# --- log groups -----------------------------------------------------------------------------
+
+
+def test_custom_resource_provider_logs_to_a_log_group_with_a_retention(built: Built) -> None:
+    resources = built.template.to_json()["Resources"]
+    (provider,) = [
+        r
+        for key, r in resources.items()
+        if key.startswith("AWS679f53fac002430cb0da5b7982bd2287")
+        and r["Type"] == "AWS::Lambda::Function"
+    ]
+    group_ref = provider["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert group_ref.startswith("CustomResourceProviderLogs")
+    assert resources[group_ref]["Properties"]["RetentionInDays"] == 30
+    assert _checkov_skips(provider) == {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_173"}
+
+
+def test_log_encryption_key_encrypts_every_log_group_and_lets_cloudwatch_logs_use_it() -> None:
+    from aws_cdk import aws_kms as kms
+
+    stack = new_stack()
+    key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+    api = make_api(
+        stack, "Api", log_encryption_key=key, access_log_retention=logs.RetentionDays.ONE_WEEK
+    )
+    api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
+    t = assertions.Template.from_stack(stack)
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    groups = t.find_resources("AWS::Logs::LogGroup")
+    assert len(groups) == 2  # the access logs and the custom resource provider's
+    for group in groups.values():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    statements = t.to_json()["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (logs_statement,) = [st for st in statements if "logs." in json.dumps(st.get("Principal", {}))]
+    assert "kms:GenerateDataKey*" in logs_statement["Action"]
+    assert "kms:EncryptionContext:aws:logs:arn" in json.dumps(logs_statement["Condition"])
+
+
+def test_public_methods_carry_the_reason_checkov_may_skip_their_open_access(built: Built) -> None:
+    resources = built.template.find_resources("AWS::ApiGateway::Method")
+    public = [r for r in resources.values() if r["Properties"]["AuthorizationType"] == "NONE"]
+    assert public and all(_checkov_skips(r) == {"CKV_AWS_59"} for r in public)
+    private = [r for r in resources.values() if r["Properties"]["AuthorizationType"] != "NONE"]
+    assert private and not any(_checkov_skips(r) for r in private)
 
 
 # --- cdk-nag -----------------------------------------------------------------------------------
@@ -651,7 +840,8 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
         ({"throttling_burst_limit": 5001}, "throttling_burst_limit must be between 0 and 5000"),
         (
             {"access_log_retention": logs.RetentionDays.ONE_DAY, "access_log_group": "x"},
-            "give either access_log_group or access_log_retention, not both",
+            "give either CachedRestApiProps.access_log_group or "
+            "CachedRestApiProps.access_log_retention",
         ),
         (
             {"logging_level": apigateway.MethodLoggingLevel.OFF},
@@ -659,7 +849,7 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
         ),
         (
             {"web_acl_arn": "arn:aws:wafv2:x", "web_acl_rate_limit": 100},
-            "give either web_acl_arn or web_acl_rate_limit, not both",
+            "give either CachedRestApiProps.web_acl_arn or CachedRestApiProps.web_acl_rate_limit",
         ),
         ({"web_acl_rate_limit": 99}, "web_acl_rate_limit must be between 100 and 2000000000"),
         (
@@ -668,24 +858,24 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
         ),
         (
             {"web_acl_enabled": False, "web_acl_arn": "arn:aws:wafv2:x"},
-            "web_acl_arn and web_acl_rate_limit need web_acl_enabled=True",
+            "web_acl_arn and CachedRestApiProps.web_acl_rate_limit need web_acl_enabled=True",
         ),
     ],
 )
 def test_prop_rules(props: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        CachedRestApi(new_stack(), "Api", **props)
+        make_api(new_stack(), "Api", **props)
 
 
 @pytest.mark.parametrize("size", ["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"])
 def test_every_cache_size_is_accepted(size: str) -> None:
-    assert CachedRestApi(new_stack(), "Api", cache_cluster_size=size).cache_cluster_size == size
+    assert make_api(new_stack(), "Api", cache_cluster_size=size).cache_cluster_size == size
 
 
 def test_unresolved_cache_size_is_not_validated() -> None:
     stack = new_stack()
     size = cdk.CfnParameter(stack, "CacheSize", default="0.5").value_as_string
-    api = CachedRestApi(stack, "Api", cache_cluster_size=size)
+    api = make_api(stack, "Api", cache_cluster_size=size)
     api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
     assert stage_properties(assertions.Template.from_stack(stack))["CacheClusterSize"] == {
         "Ref": "CacheSize"
@@ -694,7 +884,7 @@ def test_unresolved_cache_size_is_not_validated() -> None:
 
 def test_name_description_and_convenience_attributes() -> None:
     stack = new_stack()
-    api = CachedRestApi(stack, "Api", rest_api_name="products", description="Product API")
+    api = make_api(stack, "Api", rest_api_name="products", description="Product API")
     api.add_route(api.root, "GET", apigateway.MockIntegration(), authorization_type=_NONE)
     assertions.Template.from_stack(stack).has_resource_properties(
         "AWS::ApiGateway::RestApi", {"Name": "products", "Description": "Product API"}

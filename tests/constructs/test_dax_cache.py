@@ -14,9 +14,16 @@ from aws_cdk import aws_iam as iam
 from helpers import new_function, new_stack, new_vpc, synth_app
 
 from cache_constructs.contract.policy import CachePolicy
-from cache_constructs.dax_cache import DaxCache
+from cache_constructs.dax_cache import DaxCache, DaxCacheProps
 
 Match = assertions.Match
+_WIRING = ("vpc", "table", "role", "vpc_subnets", "cache_policy")
+
+
+def make_dax(scope: cdk.Stack, id_: str, **kwargs: Any) -> DaxCache:
+    """A DaxCache: wiring keywords as they are, every other keyword into `DaxCacheProps`."""
+    wiring = {key: kwargs.pop(key) for key in _WIRING if key in kwargs}
+    return DaxCache(scope, id_, **wiring, props=DaxCacheProps(**kwargs))
 
 
 def new_table(stack: cdk.Stack) -> dynamodb.TableV2:
@@ -36,7 +43,7 @@ def build(**props: Any) -> tuple[cdk.Stack, DaxCache, assertions.Template]:
     vpc = new_vpc(stack)
     if "role" not in props:
         props.setdefault("table", new_table(stack))
-    dax = DaxCache(stack, "Dax", vpc=vpc, **props)
+    dax = make_dax(stack, "Dax", vpc=vpc, **props)
     return stack, dax, assertions.Template.from_stack(stack)
 
 
@@ -101,7 +108,8 @@ def test_existing_parameter_group() -> None:
     _, dax, t = build(parameter_group_name="my-params")
     t.resource_count_is("AWS::DAX::ParameterGroup", 0)
     t.has_resource_properties("AWS::DAX::Cluster", {"ParameterGroupName": "my-params"})
-    assert dax.parameter_group is None and dax.cache_policy is None
+    assert dax.parameter_group is None
+    assert dax.parameter_group_name == "my-params"
 
 
 def test_role_is_scoped_to_the_table_and_named_indexes() -> None:
@@ -166,7 +174,7 @@ def test_role_without_indexes_has_no_wildcard() -> None:
 def test_existing_role_builds_none() -> None:
     stack = new_stack()
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/dax")
-    dax = DaxCache(stack, "Dax", vpc=new_vpc(stack), role=role)
+    dax = make_dax(stack, "Dax", vpc=new_vpc(stack), role=role)
     t = assertions.Template.from_stack(stack)
     t.resource_count_is("AWS::IAM::Role", 0)
     t.has_resource_properties(
@@ -204,7 +212,7 @@ def test_existing_security_group() -> None:
     stack = new_stack()
     vpc = new_vpc(stack)
     group = ec2.SecurityGroup(stack, "Mine", vpc=vpc)
-    dax = DaxCache(stack, "Dax", vpc=vpc, table=new_table(stack), security_group=group)
+    dax = make_dax(stack, "Dax", vpc=vpc, table=new_table(stack), security_group=group)
     assert dax.security_group is group
     assertions.Template.from_stack(stack).resource_count_is("AWS::EC2::SecurityGroup", 1)
 
@@ -215,7 +223,7 @@ def test_existing_security_group() -> None:
 def _granted(grant: str) -> assertions.Template:
     stack = new_stack()
     vpc = new_vpc(stack)
-    dax = DaxCache(stack, "Dax", vpc=vpc, table=new_table(stack))
+    dax = make_dax(stack, "Dax", vpc=vpc, table=new_table(stack))
     fn = new_function(stack, vpc)
     getattr(dax, grant)(fn)
     return assertions.Template.from_stack(stack)
@@ -316,7 +324,7 @@ def test_metrics_use_the_dax_namespace_and_cluster_id() -> None:
 def test_passes_aws_solutions_checks() -> None:
     stack = new_stack(nag=True)
     vpc = new_vpc(stack)
-    dax = DaxCache(stack, "Dax", vpc=vpc, table=new_table(stack), index_names=["category-index"])
+    dax = make_dax(stack, "Dax", vpc=vpc, table=new_table(stack), index_names=["category-index"])
     fn = new_function(stack, vpc)
     dax.grant_read(fn)
     dax.grant_write(fn)
@@ -353,20 +361,38 @@ def test_table_or_role_not_both() -> None:
     stack = new_stack()
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/dax")
     with pytest.raises(ValueError, match="give either role or table, not both"):
-        DaxCache(stack, "Dax", vpc=new_vpc(stack), table=new_table(stack), role=role)
+        make_dax(stack, "Dax", vpc=new_vpc(stack), table=new_table(stack), role=role)
 
 
 def test_table_or_role_required() -> None:
     stack = new_stack()
     with pytest.raises(ValueError, match="give table"):
-        DaxCache(stack, "Dax", vpc=new_vpc(stack))
+        make_dax(stack, "Dax", vpc=new_vpc(stack))
 
 
-def test_parameter_group_or_policy_not_both() -> None:
-    with pytest.raises(
-        ValueError, match="give either parameter_group_name or cache_policy, not both"
-    ):
-        build(parameter_group_name="p", cache_policy=CachePolicy.DYNAMIC)
+def test_an_existing_parameter_group_wins_over_the_policy_ttls() -> None:
+    # An owner (CachedProductService) always says which reads DAX serves; a caller's own
+    # parameter group then holds the TTLs and nothing is built from the policy.
+    _, dax, t = build(parameter_group_name="p", cache_policy=CachePolicy.DYNAMIC)
+    t.resource_count_is("AWS::DAX::ParameterGroup", 0)
+    t.has_resource_properties("AWS::DAX::Cluster", {"ParameterGroupName": "p"})
+    assert dax.cache_policy is CachePolicy.DYNAMIC
+
+
+def test_policy_must_be_a_cache_policy() -> None:
+    with pytest.raises(ValueError, match="cache_policy must be a CachePolicy"):
+        build(cache_policy="dynamic")
+
+
+def test_props_must_be_dax_cache_props() -> None:
+    stack = new_stack()
+    with pytest.raises(ValueError, match="props must be a DaxCacheProps"):
+        DaxCache(stack, "Dax", vpc=new_vpc(stack), table=new_table(stack), props={"x": 1})  # type: ignore[arg-type]
+
+
+def test_a_typo_in_the_props_names_the_props_class_and_the_key() -> None:
+    with pytest.raises(ValueError, match=r"DaxCacheProps.node_typ is not a prop \(did you mean"):
+        DaxCacheProps(node_typ="dax.r5.large")  # type: ignore[call-arg]
 
 
 def test_policy_must_use_dax() -> None:
@@ -375,7 +401,9 @@ def test_policy_must_use_dax() -> None:
 
 
 def test_index_names_rule() -> None:
-    with pytest.raises(ValueError, match="index_names must hold DynamoDB index names"):
+    with pytest.raises(
+        ValueError, match=r"DaxCacheProps\.index_names must hold DynamoDB index names"
+    ):
         build(index_names=["a"])
 
 
@@ -383,7 +411,7 @@ def test_index_names_need_the_built_role() -> None:
     stack = new_stack()
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/dax")
     with pytest.raises(ValueError, match="index_names only applies"):
-        DaxCache(stack, "Dax", vpc=new_vpc(stack), role=role, index_names=["category-index"])
+        make_dax(stack, "Dax", vpc=new_vpc(stack), role=role, index_names=["category-index"])
 
 
 def test_public_subnets_are_refused() -> None:
@@ -398,7 +426,7 @@ def test_public_subnets_are_refused() -> None:
         ],
     )
     with pytest.raises(ValueError, match="vpc_subnets must select private subnets"):
-        DaxCache(
+        make_dax(
             stack,
             "Dax",
             vpc=vpc,
@@ -411,7 +439,7 @@ def test_unresolved_tokens_are_not_validated() -> None:
     stack = new_stack()
     factor = cdk.CfnParameter(stack, "Nodes", type="Number", default=3).value_as_number
     node_type = cdk.CfnParameter(stack, "NodeType", default="dax.r5.large").value_as_string
-    DaxCache(
+    make_dax(
         stack,
         "Dax",
         vpc=new_vpc(stack),
@@ -437,7 +465,7 @@ def test_vpc_subnets_select_where_the_cluster_lives() -> None:
             ec2.SubnetConfiguration(name="dax", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
         ],
     )
-    DaxCache(
+    make_dax(
         stack,
         "Dax",
         vpc=vpc,

@@ -1,4 +1,4 @@
-"""ValkeyCache: both modes, RBAC with IAM auth, grant_connect, metrics, every prop rule."""
+"""The two ValkeyCache variants, RBAC with IAM auth, grant_connect, metrics, every prop rule."""
 
 from __future__ import annotations
 
@@ -16,15 +16,42 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from helpers import new_function, new_stack, new_vpc, synth_app
 
-from cache_constructs.valkey_cache import DEFAULT_ACCESS_STRING, RUNTIME_COMMANDS, ValkeyCache
+from cache_constructs.valkey_cache import (
+    DEFAULT_ACCESS_STRING,
+    RUNTIME_COMMANDS,
+    IValkeyCache,
+    ReplicatedValkeyCache,
+    ReplicatedValkeyCacheProps,
+    ServerlessValkeyCache,
+    ServerlessValkeyCacheProps,
+    ValkeyCache,
+)
 
 Match = assertions.Match
+VARIANTS = {
+    "serverless": (ServerlessValkeyCache, ServerlessValkeyCacheProps),
+    "replication-group": (ReplicatedValkeyCache, ReplicatedValkeyCacheProps),
+}
+
+
+def make_cache(
+    scope: cdk.Stack,
+    id_: str,
+    *,
+    vpc: ec2.IVpc,
+    mode: str = "serverless",
+    vpc_subnets: ec2.SubnetSelection | None = None,
+    **props: Any,
+) -> ValkeyCache:
+    """The variant named by ``mode`` (a test-side name), its props from ``props``."""
+    cache_class, props_class = VARIANTS[mode]
+    return cache_class(scope, id_, vpc=vpc, vpc_subnets=vpc_subnets, props=props_class(**props))
 
 
 def build(**props: Any) -> tuple[cdk.Stack, ValkeyCache]:
     stack = new_stack()
     vpc = props.pop("vpc", None) or new_vpc(stack)
-    cache = ValkeyCache(stack, "Cache", vpc=vpc, **props)
+    cache = make_cache(stack, "Cache", vpc=vpc, **props)
     return stack, cache
 
 
@@ -67,9 +94,9 @@ def test_serverless_cache_defaults() -> None:
             "KmsKeyId": Match.absent(),
         },
     )
-    assert cache.mode == "serverless"
+    assert isinstance(cache, ServerlessValkeyCache) and cache.serverless is True
     assert cache.cluster_mode is True
-    assert cache.replication_group is None and cache.serverless_cache is not None
+    assert isinstance(cache, IValkeyCache)
     assert resolve(stack, cache.endpoint_address) == {
         "Fn::GetAtt": ["CacheServerlessCacheCFF03C51", "Endpoint.Address"]
     }
@@ -96,7 +123,7 @@ def test_stateful_logical_ids_are_pinned() -> None:
 def test_serverless_usage_limits_and_kms_key() -> None:
     stack = new_stack()
     key = kms.Key(stack, "Key", enable_key_rotation=True)
-    cache = ValkeyCache(
+    cache = make_cache(
         stack,
         "Cache",
         vpc=new_vpc(stack),
@@ -150,7 +177,7 @@ def test_default_user_ids_of_a_long_cache_name_obey_the_40_character_rule() -> N
 
 def test_generated_cache_name_gives_a_valid_default_user() -> None:
     stack = new_stack()
-    cache = ValkeyCache(stack, "ProductCatalogueSecondLevelCache", vpc=new_vpc(stack))
+    cache = make_cache(stack, "ProductCatalogueSecondLevelCache", vpc=new_vpc(stack))
     assert len(cache.cache_name) == 40
     for user_id in _user_ids(stack).values():
         assert len(user_id) <= 40, user_id
@@ -212,7 +239,7 @@ def test_custom_access_string() -> None:
 def test_existing_user_group_builds_no_users() -> None:
     stack = new_stack()
     vpc = new_vpc(stack)
-    cache = ValkeyCache(
+    cache = make_cache(
         stack, "Cache", vpc=vpc, user_group_id="team-users", user_name="svc", cache_name="c1"
     )
     fn = new_function(stack, vpc)
@@ -271,7 +298,7 @@ def test_existing_security_group_is_used() -> None:
     stack = new_stack()
     vpc = new_vpc(stack)
     group = ec2.SecurityGroup(stack, "Mine", vpc=vpc)
-    cache = ValkeyCache(stack, "Cache", vpc=vpc, security_group=group)
+    cache = make_cache(stack, "Cache", vpc=vpc, security_group=group)
     assert cache.security_group is group
     template(stack).resource_count_is("AWS::EC2::SecurityGroup", 1)
 
@@ -362,7 +389,7 @@ def test_replication_group_single_az_without_replicas() -> None:
 def test_replication_group_kms_key() -> None:
     stack = new_stack()
     key = kms.Key(stack, "Key", enable_key_rotation=True)
-    ValkeyCache(stack, "Cache", vpc=new_vpc(stack), mode="replication-group", encryption_key=key)
+    make_cache(stack, "Cache", vpc=new_vpc(stack), mode="replication-group", encryption_key=key)
     template(stack).has_resource_properties(
         "AWS::ElastiCache::ReplicationGroup",
         {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("Key"), "Arn"]}},
@@ -375,7 +402,7 @@ def test_replication_group_kms_key() -> None:
 def _grant(**props: Any) -> tuple[cdk.Stack, ValkeyCache, assertions.Template]:
     stack = new_stack()
     vpc = new_vpc(stack)
-    cache = ValkeyCache(stack, "Cache", vpc=vpc, cache_name="products-l2", **props)
+    cache = make_cache(stack, "Cache", vpc=vpc, cache_name="products-l2", **props)
     fn = new_function(stack, vpc)
     cache.grant_connect(fn)
     return stack, cache, template(stack)
@@ -512,7 +539,7 @@ def test_serverless_metrics_use_the_cluster_id_dimension() -> None:
         assert metric.metric_name == name
         assert metric.dimensions == {"clusterId": "products-l2"}
     assert cache.metric_replication_lag() is None
-    assert cache.member_cluster_ids == []
+    assert not hasattr(cache, "member_cluster_ids")  # node ids are a replication-group thing
 
 
 def test_serverless_cpu_and_memory_are_percent_of_the_limits() -> None:
@@ -582,7 +609,7 @@ def test_single_node_metric_is_a_plain_metric_and_no_lag_without_replicas() -> N
 def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
     stack = new_stack(nag=True)
     vpc = new_vpc(stack)
-    cache = ValkeyCache(stack, "Cache", vpc=vpc, **props)
+    cache = make_cache(stack, "Cache", vpc=vpc, **props)
     cache.grant_connect(new_function(stack, vpc))
     synth_app(stack)  # a failing AwsSolutions check raises here
 
@@ -593,23 +620,29 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("props", "message"),
     [
-        ({"mode": "cluster"}, "mode must be one of 'serverless', 'replication-group'"),
-        ({"engine_version": "7.0"}, "engine_version must be one of"),
+        ({"engine_version": "7.0"}, "ServerlessValkeyCacheProps.engine_version must be one of"),
         (
             {"user_group_id": "g", "access_string": "on ~pc:* +get"},
-            "give either user_group_id or access_string, not both",
+            "give either ServerlessValkeyCacheProps.user_group_id or "
+            "ServerlessValkeyCacheProps.access_string, not both",
         ),
-        ({"user_group_id": "g"}, "user_name is required with user_group_id"),
+        ({"user_group_id": "g"}, "user_name is required with .*user_group_id"),
         ({"user_name": "App"}, "user_name must be 1..40 lowercase"),
         ({"user_name": "default"}, "user_name must be 1..40 lowercase"),
-        ({"port": 6380}, "port: only for mode 'replication-group', not 'serverless'"),
+        # A prop of the other variant, or a typo: a ValueError naming the props class and key.
+        ({"port": 6380}, r"ServerlessValkeyCacheProps.port is not a prop"),
         (
-            {"node_type": "cache.r7g.large", "multi_az": False},
-            "node_type, multi_az: only for mode 'replication-group', not 'serverless'",
+            {"node_type": "cache.r7g.large"},
+            r"ServerlessValkeyCacheProps.node_type is not a prop",
+        ),
+        (
+            {"max_data_storge_gb": 5},
+            r"ServerlessValkeyCacheProps.max_data_storge_gb is not a prop "
+            r"\(did you mean 'max_data_storage_gb'\?\)",
         ),
         (
             {"mode": "replication-group", "max_data_storage_gb": 5},
-            "max_data_storage_gb: only for mode 'serverless', not 'replication-group'",
+            r"ReplicatedValkeyCacheProps.max_data_storage_gb is not a prop",
         ),
         ({"mode": "replication-group", "port": 80}, "port must be between 1024 and 65535"),
         ({"max_data_storage_gb": 0}, "max_data_storage_gb must be between 1 and 5000"),
@@ -625,7 +658,7 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
         ({"snapshot_retention_days": 36}, "snapshot_retention_days must be between 0 and 35"),
         (
             {"mode": "replication-group", "node_type": "r7g.large"},
-            "node_type must look like 'cache.r7g.large'",
+            "ReplicatedValkeyCacheProps.node_type must look like 'cache.r7g.large'",
         ),
         (
             {"mode": "replication-group", "num_shards": 2},
@@ -634,6 +667,10 @@ def test_passes_aws_solutions_checks(props: dict[str, Any]) -> None:
         (
             {"mode": "replication-group", "replicas_per_shard": 0},
             "replicas_per_shard must be >= 1 when multi_az is true",
+        ),
+        (
+            {"mode": "replication-group", "multi_az": "yes"},
+            "ReplicatedValkeyCacheProps.multi_az must be a bool",
         ),
         ({"access_string": "off ~pc:* +get"}, r"access_string must enable the user \('on'\)"),
         ({"cache_name": "Products"}, "cache_name must be 2..40 lowercase"),
@@ -672,7 +709,7 @@ def test_public_subnets_are_refused() -> None:
         ],
     )
     with pytest.raises(ValueError, match="vpc_subnets must select private subnets"):
-        ValkeyCache(
+        ServerlessValkeyCache(
             stack,
             "Cache",
             vpc=vpc,
@@ -684,7 +721,7 @@ def test_unresolved_tokens_are_not_validated() -> None:
     stack = new_stack()
     node_type = cdk.CfnParameter(stack, "NodeType", default="cache.r7g.large").value_as_string
     shards = cdk.CfnParameter(stack, "Shards", type="Number", default=2).value_as_number
-    ValkeyCache(
+    make_cache(
         stack,
         "Cache",
         vpc=new_vpc(stack),
@@ -836,7 +873,7 @@ def _two_tier_vpc(stack: cdk.Stack) -> ec2.Vpc:
 def test_vpc_subnets_select_where_the_cache_lives() -> None:
     stack = new_stack()
     vpc = _two_tier_vpc(stack)
-    cache = ValkeyCache(
+    cache = make_cache(
         stack, "Cache", vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_group_name="cache")
     )
     (serverless,) = template(stack).find_resources("AWS::ElastiCache::ServerlessCache").values()

@@ -8,37 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = ["pyproject.toml", "README.md", "cache_constructs"]
 SNAPSHOT = sorted(p.name for p in (ROOT / "cache_constructs" / "cost" / "prices").glob("*.json"))
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("source")
-    for name in PROJECT_FILES:
-        path = ROOT / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(path, source / name)
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", str(dist)],
-        cwd=source,
-        check=True,
-        capture_output=True,
-    )
-    (built,) = dist.glob("cache_constructs-*.whl")
-    return built
 
 
 def test_the_wheel_carries_the_price_snapshot(wheel: Path) -> None:

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import assertions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
 
-from cache_constructs import CachedProductService, CachePolicy
+from cache_constructs import (
+    CacheAlarms,
+    CacheDashboard,
+    CachedProductService,
+    CachedRestApiProps,
+    CachePolicy,
+    DaxCacheProps,
+    ImportedValkeyCache,
+    ReplicatedValkeyCacheProps,
+    ServerlessValkeyCache,
+    ServerlessValkeyCacheProps,
+)
 from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.product.routes import GET_PRODUCT, LIST_PRODUCTS, policy_for_route
 from cache_constructs.stream_invalidator import StreamInvalidator
@@ -100,7 +114,7 @@ def test_logical_ids_of_stateful_resources_are_pinned(default: Any) -> None:
 
 
 def test_replication_group_logical_id_is_pinned() -> None:
-    _, template = _template(valkey_cache_props={"mode": "replication-group"})
+    _, template = _template(valkey_cache_props=ReplicatedValkeyCacheProps())
     assert set(_resources(template, "AWS::ElastiCache::ReplicationGroup")) == {
         "ProductServiceValkeyCacheReplicationGroup6789F0E2"
     }
@@ -171,7 +185,7 @@ def test_log_groups_follow_the_removal_policy() -> None:
 def test_rest_api_props_may_keep_the_access_logs_apart() -> None:
     _, template = _template(
         removal_policy=cdk.RemovalPolicy.DESTROY,
-        rest_api_props={"log_removal_policy": cdk.RemovalPolicy.RETAIN},
+        rest_api_props=CachedRestApiProps(log_removal_policy=cdk.RemovalPolicy.RETAIN),
     )
     policies = {
         key: group["DeletionPolicy"] for key, group in _service_log_groups(template).items()
@@ -341,11 +355,12 @@ def test_dynamodb_gateway_endpoint_is_added(default: Any) -> None:
 
 def test_existing_gateway_endpoint_is_reused() -> None:
     _, stack, vpc = _stack()
-    vpc.add_gateway_endpoint("Dynamo", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
+    own = vpc.add_gateway_endpoint("Dynamo", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
     service = CachedProductService(stack, "ProductService", vpc=vpc)
     template = assertions.Template.from_stack(stack).to_json()
     assert len(_resources(template, "AWS::EC2::VPCEndpoint")) == 1
-    assert service.dynamodb_endpoint is None
+    assert service.dynamodb_endpoint is not None
+    assert service.dynamodb_endpoint.node.path == own.node.path
 
 
 def test_gateway_endpoint_can_be_turned_off() -> None:
@@ -370,16 +385,14 @@ def test_without_dax_no_cluster_and_no_endpoint_variable() -> None:
 
 
 def test_dax_props_are_passed_through() -> None:
-    _, template = _template(dax_cache_props={"replication_factor": 1})
+    _, template = _template(dax_cache_props=DaxCacheProps(replication_factor=1))
     (cluster,) = _resources(template, "AWS::DAX::Cluster").values()
     assert cluster["Properties"]["ReplicationFactor"] == 1
     assert cluster["Properties"]["ClusterEndpointEncryptionType"] == "TLS"
 
 
 def test_replication_group_mode_sets_non_serverless_env() -> None:
-    _, template = _template(
-        valkey_cache_props={"mode": "replication-group", "replicas_per_shard": 2}
-    )
+    _, template = _template(valkey_cache_props=ReplicatedValkeyCacheProps(replicas_per_shard=2))
     (group,) = _resources(template, "AWS::ElastiCache::ReplicationGroup").values()
     assert group["Properties"]["Engine"] == "valkey"
     env = _function(template, "ReadFunction")[1]["Properties"]["Environment"]["Variables"]
@@ -408,11 +421,28 @@ def test_passes_the_aws_solutions_checks() -> None:
         ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions"),
         ({"removal_policy": cdk.RemovalPolicy.SNAPSHOT}, "removal_policy"),
         ({"metrics_namespace": ""}, "metrics_namespace"),
-        ({"enable_dax": False, "dax_cache_props": {"replication_factor": 1}}, "dax_cache_props"),
-        ({"valkey_cache_props": {"vpc_subnets": None}}, "valkey_cache_props"),
-        ({"dax_cache_props": {"table": None}}, "dax_cache_props"),
-        ({"valkey_cache_props": {"mode": "memcached"}}, "mode"),
-        ({"dax_cache_props": {"replication_factor": 2}}, "replication_factor"),
+        (
+            {"enable_dax": False, "dax_cache_props": DaxCacheProps(replication_factor=1)},
+            "dax_cache_props must not be given when enable_dax is False",
+        ),
+        # The old untyped bags are refused, naming the prop and the type it wants.
+        (
+            {"valkey_cache_props": {"mode": "serverless"}},
+            "valkey_cache_props must be a ServerlessValkeyCacheProps or "
+            "ReplicatedValkeyCacheProps; got dict",
+        ),
+        ({"dax_cache_props": {"replication_factor": 1}}, "dax_cache_props must be a DaxCacheProps"),
+        ({"rest_api_props": {"stage_name": "v1"}}, "rest_api_props must be a CachedRestApiProps"),
+        (
+            {"item_policy": "static"},
+            r"item_policy must be a CachePolicy \(e.g. CachePolicy.named\('static'\).*got str",
+        ),
+        ({"list_policy": "dynamic"}, "list_policy must be a CachePolicy"),
+        (
+            {"item_policy": CachePolicy.REAL_TIME},
+            "item_policy 'real-time' does not use the 'dax' layer",
+        ),
+        ({"log_removal_policy": cdk.RemovalPolicy.SNAPSHOT}, "log_removal_policy must be one of"),
     ],
 )
 def test_invalid_props_raise_value_error_naming_the_prop(props: dict[str, Any], named: str) -> None:
@@ -501,7 +531,9 @@ def test_writes_need_iam_and_reads_are_public(default: Any) -> None:
 
 
 def test_rest_api_props_are_passed_through() -> None:
-    _, template = _template(rest_api_props={"stage_name": "v1", "throttling_rate_limit": 7})
+    _, template = _template(
+        rest_api_props=CachedRestApiProps(stage_name="v1", throttling_rate_limit=7)
+    )
     (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["StageName"] == "v1"
     assert {s["ThrottlingRateLimit"] for s in stage["Properties"]["MethodSettings"]} == {7}
@@ -540,8 +572,9 @@ def test_gateway_errors_use_the_api_error_shape(default: Any) -> None:
 class _TunedService(CachedProductService):
     """Replaces the API and the stream invalidator through the overridable builders."""
 
-    def _build_rest_api(self, props: Mapping[str, Any]) -> CachedRestApi:
-        return CachedRestApi(self, "Api", **{**props, "stage_name": "tuned"})
+    def _build_rest_api(self, props: CachedRestApiProps) -> CachedRestApi:
+        tuned = dataclasses.replace(props, stage_name="tuned")
+        return CachedRestApi(self, "Api", props=tuned, log_defaults=self.log_settings)
 
     def _build_stream_invalidator(self) -> StreamInvalidator:
         return StreamInvalidator(
@@ -563,3 +596,399 @@ def test_a_subclass_can_replace_the_api_and_the_stream_invalidator() -> None:
     assert mapping["Properties"]["BatchSize"] == 10
     # The routes were still added to the replaced API.
     assert "GET /products" in service.methods
+
+
+# -- existing resources (an existing resource or the props to build one, never both) -------
+
+_STREAM_ARN = (
+    "arn:aws:dynamodb:eu-west-1:123456789012:table/products/stream/2026-01-01T00:00:00.000"
+)
+
+
+def _imported_table(stack: cdk.Stack, **attributes: Any) -> dynamodb.ITable:
+    return dynamodb.Table.from_table_attributes(
+        stack,
+        "ImportedTable",
+        table_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/products",
+        **{"table_stream_arn": _STREAM_ARN, **attributes},
+    )
+
+
+def test_an_imported_table_is_used_and_no_table_is_built() -> None:
+    _, stack, vpc = _stack()
+    service = CachedProductService(stack, "ProductService", vpc=vpc, table=_imported_table(stack))
+    template = assertions.Template.from_stack(stack).to_json()
+    assert not _resources(template, "AWS::DynamoDB::Table")
+    env = _function(template, "ReadFunction")[1]["Properties"]["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == "products"
+    table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/products"
+    (get,) = [s for s in _statements(template, "ReadFunction") if s["Action"] == "dynamodb:GetItem"]
+    assert get["Resource"] == table_arn
+    (query,) = [s for s in _statements(template, "ListFunction") if s["Action"] == "dynamodb:Query"]
+    assert query["Resource"] == f"{table_arn}/index/category-index"
+    (mapping,) = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == _STREAM_ARN
+    assert service.table.table_arn == table_arn
+
+
+def test_an_imported_table_without_its_stream_arn_is_refused() -> None:
+    _, stack, vpc = _stack()
+    table = dynamodb.Table.from_table_name(stack, "NoStream", "products")
+    with pytest.raises(ValueError, match="table must bring its stream ARN"):
+        CachedProductService(stack, "ProductService", vpc=vpc, table=table)
+
+
+def test_an_imported_tables_key_is_granted_to_the_functions() -> None:
+    _, stack, vpc = _stack()
+    key = kms.Key.from_key_arn(
+        stack,
+        "TableKey",
+        "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555",
+    )
+    CachedProductService(
+        stack, "ProductService", vpc=vpc, table=_imported_table(stack, encryption_key=key)
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    for name in ("ReadFunction", "ListFunction", "WriteFunction", "InvalidationFunction"):
+        kms_actions = {a for a in _actions(_statements(template, name)) if a.startswith("kms:")}
+        assert "kms:Decrypt" in kms_actions, name
+    assert "kms:Encrypt" in _actions(_statements(template, "WriteFunction"))
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("removal_policy", cdk.RemovalPolicy.DESTROY),
+        ("deletion_protection", False),
+        ("table_encryption_key", "KEY"),
+    ],
+)
+def test_a_table_and_the_props_that_would_build_one_are_refused(prop: str, value: Any) -> None:
+    _, stack, vpc = _stack()
+    if value == "KEY":
+        value = kms.Key(stack, "Key", enable_key_rotation=True)
+    with pytest.raises(ValueError, match=f"give either table or {prop}, not both"):
+        CachedProductService(
+            stack, "ProductService", vpc=vpc, table=_imported_table(stack), **{prop: value}
+        )
+
+
+def _own_table(
+    stack: cdk.Stack, *, sort_key: str = "SK", index: bool = True, **kw: Any
+) -> dynamodb.Table:
+    table = dynamodb.Table(
+        stack,
+        "OwnTable",
+        partition_key=dynamodb.Attribute(name="PK", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING),
+        stream=kw.pop("stream", dynamodb.StreamViewType.NEW_AND_OLD_IMAGES),
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+    )
+    if index:
+        table.add_global_secondary_index(
+            index_name="category-index",
+            partition_key=dynamodb.Attribute(name="category", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="productId", type=dynamodb.AttributeType.STRING),
+        )
+    return table
+
+
+def test_a_table_of_the_app_with_the_product_schema_is_used() -> None:
+    _, stack, vpc = _stack()
+    table = _own_table(stack)
+    service = CachedProductService(stack, "ProductService", vpc=vpc, table=table)
+    template = assertions.Template.from_stack(stack).to_json()
+    assert set(_resources(template, "AWS::DynamoDB::Table")) == {
+        stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
+    }
+    assert service.table is table
+
+
+@pytest.mark.parametrize(
+    ("table_kwargs", "message"),
+    [
+        ({"sort_key": "id"}, r"table must have partition key 'PK' and sort key 'SK'"),
+        ({"index": False}, r"table must have the global secondary index 'category-index'"),
+        (
+            {"stream": dynamodb.StreamViewType.NEW_IMAGE},
+            r"table's stream must be NEW_AND_OLD_IMAGES",
+        ),
+        ({"stream": None}, r"table must bring its stream ARN"),
+    ],
+)
+def test_a_table_of_the_app_is_checked_against_the_schema(
+    table_kwargs: dict[str, Any], message: str
+) -> None:
+    _, stack, vpc = _stack()
+    with pytest.raises(ValueError, match=message):
+        CachedProductService(
+            stack, "ProductService", vpc=vpc, table=_own_table(stack, **table_kwargs)
+        )
+
+
+def test_an_existing_valkey_cache_is_used_and_none_is_built() -> None:
+    _, stack, vpc = _stack()
+    cache = ServerlessValkeyCache(
+        stack, "SharedCache", vpc=vpc, props=ServerlessValkeyCacheProps(cache_name="shared-l2")
+    )
+    service = CachedProductService(stack, "ProductService", vpc=vpc, valkey_cache=cache)
+    template = assertions.Template.from_stack(stack).to_json()
+    assert list(_resources(template, "AWS::ElastiCache::ServerlessCache")) == [
+        stack.get_logical_id(cache.serverless_cache)
+    ]
+    env = _function(template, "ReadFunction")[1]["Properties"]["Environment"]["Variables"]
+    assert env["REDIS_CACHE_NAME"] == "shared-l2"
+    assert service.valkey_cache is cache
+    assert service.metric_sources.valkey is cache
+
+
+def test_an_imported_valkey_endpoint_is_granted_like_a_built_cache() -> None:
+    _, stack, vpc = _stack()
+    group = ec2.SecurityGroup.from_security_group_id(stack, "CacheGroup", "sg-0123456789abcdef0")
+    cache = ImportedValkeyCache(
+        stack,
+        "TeamCache",
+        endpoint_address="team-cache.abc123.cache.amazonaws.com",
+        security_group=group,
+        cache_name="team-cache",
+        user_name="products-app",
+    )
+    service = CachedProductService(stack, "ProductService", vpc=vpc, valkey_cache=cache)
+    template = assertions.Template.from_stack(stack).to_json()
+    assert not _resources(template, "AWS::ElastiCache::ServerlessCache")
+    env = _function(template, "ReadFunction")[1]["Properties"]["Environment"]["Variables"]
+    assert env["REDIS_HOST"] == "team-cache.abc123.cache.amazonaws.com"
+    assert (env["REDIS_PORT"], env["REDIS_TLS"], env["REDIS_AUTH"]) == ("6379", "true", "iam")
+    assert env["REDIS_USER"] == "products-app" and env["REDIS_SERVERLESS"] == "false"
+    ingress = [
+        r["Properties"]
+        for r in _resources(template, "AWS::EC2::SecurityGroupIngress").values()
+        if r["Properties"]["GroupId"] == "sg-0123456789abcdef0"
+    ]
+    assert len(ingress) == 4 and {i["FromPort"] for i in ingress} == {6379}
+    (connect,) = [
+        s for s in _statements(template, "ReadFunction") if s["Action"] == "elasticache:Connect"
+    ]
+    assert "replicationgroup:team-cache" in json.dumps(connect["Resource"])
+    assert "user:products-app" in json.dumps(connect["Resource"])
+    # An imported endpoint offers no metrics: the dashboard and alarms leave Valkey out.
+    assert service.metric_sources.valkey is None
+
+
+def test_a_valkey_cache_and_its_props_are_refused() -> None:
+    _, stack, vpc = _stack()
+    cache = ServerlessValkeyCache(stack, "SharedCache", vpc=vpc)
+    with pytest.raises(ValueError, match="give either valkey_cache or valkey_cache_props"):
+        CachedProductService(
+            stack,
+            "ProductService",
+            vpc=vpc,
+            valkey_cache=cache,
+            valkey_cache_props=ServerlessValkeyCacheProps(),
+        )
+
+
+def test_the_valkey_props_type_picks_the_variant() -> None:
+    _, template = _template(valkey_cache_props=ServerlessValkeyCacheProps(max_data_storage_gb=3))
+    (cache,) = _resources(template, "AWS::ElastiCache::ServerlessCache").values()
+    assert cache["Properties"]["CacheUsageLimits"]["DataStorage"]["Maximum"] == 3
+    assert not _resources(template, "AWS::ElastiCache::ReplicationGroup")
+
+
+def test_an_existing_alarm_topic_takes_the_service_alarms() -> None:
+    _, stack, vpc = _stack()
+    service = CachedProductService(stack, "ProductService", vpc=vpc)
+    topic = sns.Topic.from_topic_arn(stack, "Pager", "arn:aws:sns:eu-west-1:123456789012:pager")
+    alarms = CacheAlarms(stack, "Alarms", sources=service, topic=topic)
+    template = assertions.Template.from_stack(stack).to_json()
+    assert not _resources(template, "AWS::SNS::Topic")
+    assert alarms.alarms
+    for alarm in _resources(template, "AWS::CloudWatch::Alarm").values():
+        assert alarm["Properties"]["AlarmActions"] == ["arn:aws:sns:eu-west-1:123456789012:pager"]
+
+
+def test_the_dashboard_and_the_alarms_take_the_whole_service() -> None:
+    _, stack, vpc = _stack()
+    service = CachedProductService(stack, "ProductService", vpc=vpc)
+    dashboard = CacheDashboard(stack, "Dashboard", sources=service)
+    alarms = CacheAlarms(stack, "Alarms", sources=service)
+    assert dashboard.sections == [
+        "API Gateway cache",
+        "Cache layers (handler metrics)",
+        "Valkey (L2)",
+        "DAX",
+        "Lambda functions",
+        "Stream invalidation",
+        "DynamoDB table",
+    ]
+    # Every function has its error alarms; every part its own kinds.
+    assert {key for key in alarms.alarms if key.startswith("LambdaErrors")} == {
+        f"LambdaErrors{f}{level}"
+        for f in ("ReadFunction", "ListFunction", "WriteFunction", "InvalidationFunction")
+        for level in ("Warning", "Critical")
+    }
+    assert {"ValkeyMemoryCritical", "DaxFaultsCritical", "DlqDepthCritical"} <= set(alarms.alarms)
+
+
+# -- one DynamoDB gateway endpoint per VPC ---------------------------------------------------
+
+
+def test_two_services_on_one_vpc_in_one_stack_share_one_gateway_endpoint() -> None:
+    _, stack, vpc = _stack()
+    first = CachedProductService(stack, "Products", vpc=vpc)
+    second = CachedProductService(stack, "Catalog", vpc=vpc, enable_dax=False)
+    template = assertions.Template.from_stack(stack).to_json()
+    (endpoint_id,) = _resources(template, "AWS::EC2::VPCEndpoint")
+    assert endpoint_id.startswith("VpcDynamoDbGatewayEndpoint")
+    assert first.dynamodb_endpoint is not None and second.dynamodb_endpoint is not None
+    assert first.dynamodb_endpoint.node.path == second.dynamodb_endpoint.node.path
+    # One prefix-list lookup per stack, used by both services' egress rules.
+    # The lookup, and each API's cache-control setting.
+    assert len(_resources(template, "Custom::AWS")) == 3
+    lookups = [k for k in template["Resources"] if k.startswith("DynamoDbPrefixList")]
+    assert len([k for k in lookups if template["Resources"][k]["Type"] == "Custom::AWS"]) == 1
+
+
+def test_two_services_on_one_vpc_in_two_stacks_share_one_gateway_endpoint() -> None:
+    app, network, vpc = _stack()
+    CachedProductService(network, "Products", vpc=vpc)
+    other = cdk.Stack(app, "Other", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    CachedProductService(other, "Catalog", vpc=vpc, enable_dax=False)
+    network_t = assertions.Template.from_stack(network).to_json()
+    other_t = assertions.Template.from_stack(other).to_json()
+    assert len(_resources(network_t, "AWS::EC2::VPCEndpoint")) == 1
+    assert not _resources(other_t, "AWS::EC2::VPCEndpoint")
+    # The second stack's functions still reach DynamoDB through its own prefix-list lookup.
+    egress = [
+        r["Properties"] for r in _resources(other_t, "AWS::EC2::SecurityGroupEgress").values()
+    ]
+    assert any("DestinationPrefixListId" in e for e in egress)
+
+
+def test_the_endpoint_routes_every_private_subnet_of_the_vpc() -> None:
+    app = cdk.App(context={"aws:cdk:bundling-stacks": []})
+    stack = cdk.Stack(app, "Test", env=cdk.Environment(account="123456789012", region="eu-west-1"))
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[
+            ec2.SubnetConfiguration(name="app", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            ec2.SubnetConfiguration(name="data", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        ],
+    )
+    CachedProductService(
+        stack, "Products", vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_group_name="app")
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    (endpoint,) = _resources(template, "AWS::EC2::VPCEndpoint").values()
+    # A later service in the "data" subnets finds DynamoDB routed there too.
+    assert len(endpoint["Properties"]["RouteTableIds"]) == 4
+
+
+def test_an_imported_vpc_gets_an_endpoint_only_when_asked() -> None:
+    _, stack, _ = _stack()
+    imported = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Imported",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        isolated_subnet_ids=["subnet-a", "subnet-b"],
+        isolated_subnet_route_table_ids=["rtb-a", "rtb-b"],
+    )
+    service = CachedProductService(stack, "Products", vpc=imported)
+    assert service.dynamodb_endpoint is None
+    CachedProductService(
+        stack, "Catalog", vpc=imported, dynamodb_gateway_endpoint=True, enable_dax=False
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    (endpoint,) = _resources(template, "AWS::EC2::VPCEndpoint").values()
+    assert endpoint["Properties"]["RouteTableIds"] == ["rtb-a", "rtb-b"]
+
+
+# -- network and logs (security findings) ---------------------------------------------------
+
+
+def test_function_egress_is_dynamodb_prefix_list_and_cache_ports_only(default: Any) -> None:
+    _, template = default
+    function_groups = {
+        json.dumps(_function(template, name)[1]["Properties"]["VpcConfig"]["SecurityGroupIds"][0])
+        for name in HANDLERS
+    }
+    egress = [
+        r["Properties"]
+        for r in _resources(template, "AWS::EC2::SecurityGroupEgress").values()
+        if json.dumps(r["Properties"]["GroupId"]) in function_groups
+    ]
+    assert egress
+    for rule in egress:
+        assert "CidrIp" not in rule and "CidrIpv6" not in rule, rule
+        if "DestinationPrefixListId" in rule:
+            assert (rule["FromPort"], rule["ToPort"]) == (443, 443)
+            assert rule["DestinationPrefixListId"]["Fn::GetAtt"][0].startswith("DynamoDbPrefixList")
+        else:
+            assert rule["FromPort"] in (6379, 9111), rule
+    # No function security group allows all outbound traffic inline either.
+    for key, group in _resources(template, "AWS::EC2::SecurityGroup").items():
+        for rule in group["Properties"].get("SecurityGroupEgress", []):
+            assert rule.get("CidrIp") != "0.0.0.0/0" or rule.get("IpProtocol") == "icmp", key
+
+
+def test_the_prefix_list_lookup_reads_only_the_dynamodb_prefix_list(default: Any) -> None:
+    _, template = default
+    (lookup,) = [
+        r
+        for k, r in _resources(template, "Custom::AWS").items()
+        if k.startswith("DynamoDbPrefixList")
+    ]
+    create = json.dumps(lookup["Properties"]["Create"])
+    assert "describePrefixLists" in create and ".dynamodb" in create
+    (policy,) = [
+        r
+        for k, r in _resources(template, "AWS::IAM::Policy").items()
+        if k.startswith("DynamoDbPrefixList")
+    ]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "ec2:DescribePrefixLists", "Effect": "Allow", "Resource": "*"}
+    ]
+
+
+def test_log_encryption_key_encrypts_every_log_group_of_the_service() -> None:
+    _, stack, vpc = _stack()
+    key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+    CachedProductService(stack, "ProductService", vpc=vpc, log_encryption_key=key)
+    template = assertions.Template.from_stack(stack).to_json()
+    key_arn = {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}  # type: ignore[arg-type]
+    groups = {
+        k: g
+        for k, g in _resources(template, "AWS::Logs::LogGroup").items()
+        if k.startswith(("ProductService", "CustomResourceProviderLogs"))
+    }
+    assert len(groups) == 6  # four functions, the API's access logs, the custom resources
+    assert all(g["Properties"]["KmsKeyId"] == key_arn for g in groups.values())
+
+
+def test_without_a_log_key_each_log_group_says_why_checkov_may_skip_the_kms_check(
+    default: Any,
+) -> None:
+    _, template = default
+    for key, group in _service_log_groups(template).items():
+        skips = {s["id"] for s in group.get("Metadata", {}).get("checkov", {}).get("skip", [])}
+        assert skips == {"CKV_AWS_158"}, key
+
+
+def test_the_stage_cache_can_be_switched_off_and_the_list_policy_follows() -> None:
+    service, template = _template(
+        rest_api_props=CachedRestApiProps(stage_cache_enabled=False, web_acl_enabled=False)
+    )
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["CacheClusterEnabled"] is False
+    assert {s["CachingEnabled"] for s in stage["Properties"]["MethodSettings"]} == {False}
+    assert "api" not in service.list_policy.layers
+    env = _function(template, "ListFunction")[1]["Properties"]["Environment"]["Variables"]
+    assert "api" not in json.loads(env["LIST_CACHE_POLICY"])["layers"]
+    assert "CacheKeyParameters" not in _methods(template)["GET /products"]["Integration"]
+    assert not _resources(template, "AWS::WAFv2::WebACL")
