@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from cache_constructs.cached_rest_api import CachedRestApi, CachedRestApiProps
     from cache_constructs.contract.policy import CachePolicy
     from cache_constructs.dax_cache import DaxCache, DaxCacheProps
-    from cache_constructs.invalidation_channel import InvalidationChannel
+    from cache_constructs.invalidation_channel import (
+        InvalidationChannel,
+        InvalidationChannelProps,
+    )
     from cache_constructs.log_groups import LogGroupSettings
     from cache_constructs.metric_sources import MetricSources, MonitoredService, ServiceMetrics
     from cache_constructs.product.function_code import ProductServiceCode
     from cache_constructs.product.service import CachedProductService
-    from cache_constructs.static_site import StaticSite
+    from cache_constructs.static_site import StaticSite, StaticSiteProps
     from cache_constructs.stream_invalidator import StreamInvalidator
     from cache_constructs.valkey_cache import (
         ImportedValkeyCache,
@@ -50,6 +53,7 @@ _EXPORTS = {
     "IValkeyCache": "cache_constructs.valkey_cache",
     "ImportedValkeyCache": "cache_constructs.valkey_cache",
     "InvalidationChannel": "cache_constructs.invalidation_channel",
+    "InvalidationChannelProps": "cache_constructs.invalidation_channel",
     "LogGroupSettings": "cache_constructs.log_groups",
     "MetricSources": "cache_constructs.metric_sources",
     "MonitoredService": "cache_constructs.metric_sources",
@@ -60,6 +64,7 @@ _EXPORTS = {
     "ServerlessValkeyCacheProps": "cache_constructs.valkey_cache",
     "ServiceMetrics": "cache_constructs.metric_sources",
     "StaticSite": "cache_constructs.static_site",
+    "StaticSiteProps": "cache_constructs.static_site",
     "StreamInvalidator": "cache_constructs.stream_invalidator",
     "Thresholds": "cache_constructs.cache_alarms",
     "ValkeyCache": "cache_constructs.valkey_cache",
@@ -78,6 +83,7 @@ __all__ = [
     "IValkeyCache",
     "ImportedValkeyCache",
     "InvalidationChannel",
+    "InvalidationChannelProps",
     "LogGroupSettings",
     "MetricSources",
     "MonitoredService",
@@ -88,6 +94,7 @@ __all__ = [
     "ServerlessValkeyCacheProps",
     "ServiceMetrics",
     "StaticSite",
+    "StaticSiteProps",
     "StreamInvalidator",
     "Thresholds",
     "ValkeyCache",

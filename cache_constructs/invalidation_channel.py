@@ -1,90 +1,181 @@
 """InvalidationChannel: an AWS AppSync Event API that pushes cache invalidations to clients.
 
 One channel namespace (``invalidations`` by default) whose channels clients subscribe to over
-the Event API's WebSocket; the service publishes to it over HTTP (``POST /event``) with IAM
-only. Clients (browsers) subscribe with an API key by default, the right choice for a public
-catalog; a Cognito user pool, an identity pool (IAM), OIDC or Lambda authorizer can replace it.
+the Event API's WebSocket; publishing is IAM only. Clients (browsers) subscribe with an API key
+by default, the right choice for a public catalog; a Cognito user pool, an identity pool (IAM),
+OIDC or Lambda authorizer can replace it.
 
-The construct owns its log group (retention, removal policy) and the narrow role AppSync
-writes to it with, instead of the EventApi L2's log config, which adds a LogRetention custom
-resource (a Lambda function) and the broad managed policy AWSAppSyncPushToCloudWatchLogs.
+Publishing without NAT: an Event API has no VPC endpoint, and a stream function in isolated
+subnets cannot reach its public HTTP endpoint. Given ``publisher_code``, the channel builds a
+small publisher function OUTSIDE any VPC (its own log group, ``appsync:EventPublish`` on this
+namespace only); `grant_handover` lets a function in a VPC hand it publish requests by an
+asynchronous Lambda invoke through the VPC's Lambda interface endpoint (`lambda_network`).
+The invoke has bounded retries (``publish_retry_attempts``, ``publish_max_event_age``); events
+Lambda gives up on are counted by ``AsyncEventsDropped`` (`metric_dropped_publishes`).
+`grant_publish` still lets a function with a route to AppSync publish directly.
 
-Monitoring merges into any dashboard or alarm set: ``metric_*`` methods (the
-``PushChannelMetricsSource`` protocol of metric_sources.py), ``dashboard_widgets()`` and
-``add_alarms(topic=...)``.
+The construct owns its log group (retention, removal policy, key: `log_groups`) and the narrow
+role AppSync writes to it with, instead of the EventApi L2's log config, which adds a
+LogRetention custom resource (a Lambda function) and the broad managed policy
+AWSAppSyncPushToCloudWatchLogs.
+
+Monitoring: the channel is a `PushChannelMetricsSource` (metric_sources.py); a service that has
+one lists it as ``MetricSources.push``, and CacheDashboard and CacheAlarms pick it up.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-from aws_cdk import Aws, Duration, Expiration, Names, RemovalPolicy
+from aws_cdk import Acknowledgment, Aws, Duration, Expiration, Names, RemovalPolicy, Validations
 from aws_cdk import aws_appsync as appsync
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cache_constructs._validation import is_unresolved, require_int_range, require_one_of
+from cache_constructs._checkov import skip_checkov
+from cache_constructs._props import construct_props
+from cache_constructs._validation import (
+    is_unresolved,
+    require_instance,
+    require_int_range,
+    require_one_of,
+)
+from cache_constructs.bundling import LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.metrics import PUSH_PUBLISH_FAILURE, PUSH_PUBLISHED
-from cache_constructs.contract.push import CHANNEL_SEGMENT_PATTERN, NAMESPACE
+from cache_constructs.contract.push import (
+    CHANNEL_SEGMENT_PATTERN,
+    NAMESPACE,
+    PUBLISHER_FUNCTION_TIMEOUT_SECONDS,
+)
+from cache_constructs.handlers import PUSH_PUBLISHER_HANDLER
+from cache_constructs.lambda_network import allow_lambda_api
+from cache_constructs.log_groups import LOG_REMOVAL_POLICIES, LogGroupSettings, build_log_group
 from cache_constructs.metric_sources import ServiceMetrics
 
-#: Where the alarm descriptions point: docs/runbook.md of this project, one anchor per alarm.
-DEFAULT_RUNBOOK_URL = (
-    "https://github.com/cache-constructs/cache-constructs/blob/main/docs/runbook.md"
-)
 APPSYNC_NAMESPACE = "AWS/AppSync"
 #: The dimension of Event API metrics (GraphQL APIs use GraphQLAPIId instead).
 EVENT_API_DIMENSION = "EventAPIId"
 MAX_API_KEY_DAYS = 365
+DEFAULT_PUBLISH_MAX_EVENT_AGE = Duration.minutes(5)
 _API_NAME = re.compile(r"^[A-Za-z0-9_ -]{1,50}$")
-_ALARM_NAME_PREFIX = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _LOG_LEVELS = tuple(appsync.AppSyncFieldLogLevel)
-_REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY)
 _ONE_MINUTE = Duration.minutes(1)
-_GRAPH_WIDTH = 8
-_GRAPH_HEIGHT = 6
 
-Level = Literal["warning", "critical"]
-
-
-@dataclass(frozen=True)
-class PushAlarmKind:
-    """One family of push alarms: its key, runbook anchor and what breaching means."""
-
-    key: str
-    anchor: str
-    summary: str
-
-
-PUBLISH_FAILURES = PushAlarmKind(
-    "PushPublishFailures",
-    "push-publish-failures",
-    "The invalidation function could not publish changes (clients fall back to polling)",
+_PUBLISHER_ENV_REASON = (
+    "the environment holds the publish URL, the auth mode and the Powertools settings, no "
+    "secret; Lambda encrypts it at rest with its AWS-managed key"
 )
-PUBLISH_ERRORS = PushAlarmKind(
-    "PushPublishErrors",
-    "push-publish-errors",
-    "The Event API refused publish requests (HTTP 4XX/5XX)",
+_PUBLISHER_DLQ_REASON = (
+    "a push that exhausted its retries is not worth replaying (clients revalidate on their "
+    "own); Lambda counts every dropped event in AsyncEventsDropped, which is alarmed"
 )
-CONNECT_SERVER_ERRORS = PushAlarmKind(
-    "PushConnectServerErrors",
-    "push-connection-errors",
-    "The Event API failed client connections (server side)",
+_PUBLISHER_VPC_REASON = (
+    "AppSync Event APIs have no VPC endpoint: the publisher runs outside any VPC on purpose "
+    "and touches nothing inside one (it only posts to the Event API)"
 )
-CONNECT_CLIENT_ERRORS = PushAlarmKind(
-    "PushConnectClientErrors",
-    "push-connection-errors",
-    "The Event API refused client connections (an expired API key refuses them all)",
+_PUBLISHER_CONCURRENCY_REASON = (
+    "a handful of publishes per change: Lambda's asynchronous queue absorbs bursts and "
+    "retries throttled events until publish_max_event_age"
 )
+
+
+@construct_props
+class InvalidationChannelProps:
+    """What a caller may choose about an `InvalidationChannel`; every field has its default."""
+
+    api_name: str | None = None
+    """The Event API's name, 1..50 characters of ``A-Za-z0-9_ -``. Default: a name unique in
+    the app, derived from the construct path."""
+    namespace: str = NAMESPACE
+    """The channel namespace, 1..50 characters of ``A-Za-z0-9-``, alphanumeric at both ends.
+    Default ``"invalidations"`` (what the runtime and the browser client use)."""
+    subscriber_auth: tuple[appsync.AppSyncAuthProvider, ...] | None = None
+    """How clients connect and subscribe. Default: one API key (a public catalog: anyone may
+    listen; nobody can publish with it). Cognito user pool, OIDC, Lambda or IAM (identity
+    pool) providers restrict who listens."""
+    api_key_expires: Duration | None = None
+    """Lifetime of the default API key, counted from each synth: more than 1 day, at most 365
+    (AppSync's limits). Default 365 days: every deploy moves the expiry forward (same key).
+    Not with ``subscriber_auth``."""
+    log_level: appsync.AppSyncFieldLogLevel = appsync.AppSyncFieldLogLevel.ERROR
+    """What AppSync logs: ``NONE``, ``ERROR`` (default), ``INFO``, ``DEBUG``, ``ALL`` (INFO
+    and above log event payloads)."""
+    log_retention: logs.RetentionDays | None = None
+    """Retention of the API's and the publisher's log groups. Default: the owner's
+    ``log_defaults``, else one month."""
+    log_removal_policy: RemovalPolicy | None = None
+    """``RETAIN`` or ``DESTROY`` for those log groups. Default: the owner's ``log_defaults``,
+    else ``RETAIN``."""
+    log_encryption_key: kms.IKey | None = None
+    """A customer-managed KMS key for those log groups. Default: the owner's
+    ``log_defaults``, else CloudWatch Logs' own encryption."""
+    publish_retry_attempts: int = 2
+    """How often Lambda retries a handover whose publish failed, 0..2. Default 2."""
+    publish_max_event_age: Duration = DEFAULT_PUBLISH_MAX_EVENT_AGE
+    """How long Lambda keeps a handover queued or retrying (throttles included), 60 s..6 h.
+    Default 5 minutes: later, clients have revalidated on their own."""
+    publisher_memory_size_mb: int = 256
+    """Memory of the publisher function, 128..10240. Default 256."""
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        name = self.api_name
+        if name is not None and not is_unresolved(name) and not _API_NAME.match(str(name)):
+            raise ValueError(
+                f"{owner}.api_name must be 1..50 characters of A-Z, a-z, 0-9, '_', ' ', '-'; "
+                f"got {name!r}"
+            )
+        if not isinstance(self.namespace, str) or not CHANNEL_SEGMENT_PATTERN.fullmatch(
+            self.namespace
+        ):
+            raise ValueError(
+                f"{owner}.namespace must be 1..50 characters of A-Z, a-z, 0-9 and '-', starting "
+                f"and ending with a letter or digit; got {self.namespace!r}"
+            )
+        if self.subscriber_auth is not None:
+            if isinstance(self.subscriber_auth, appsync.AppSyncAuthProvider):
+                raise ValueError(f"{owner}.subscriber_auth must be a tuple of providers")
+            object.__setattr__(self, "subscriber_auth", tuple(self.subscriber_auth))
+            if not self.subscriber_auth:
+                raise ValueError(f"{owner}.subscriber_auth must hold at least one auth provider")
+            if self.api_key_expires is not None:
+                raise ValueError(
+                    f"give either {owner}.subscriber_auth or {owner}.api_key_expires, not both "
+                    "(api_key_expires only applies to the default API key)"
+                )
+        if self.api_key_expires is not None:
+            require_instance(f"{owner}.api_key_expires", self.api_key_expires, Duration)
+            days = self.api_key_expires.to_days(integral=False)
+            # AppSync wants more than 1 day from the moment the key is written.
+            if not is_unresolved(days) and not 1 < days <= MAX_API_KEY_DAYS:
+                raise ValueError(
+                    f"{owner}.api_key_expires must be more than 1 day and at most "
+                    f"{MAX_API_KEY_DAYS} days; got {days:g}"
+                )
+        require_one_of(f"{owner}.log_level", self.log_level, _LOG_LEVELS)
+        require_instance(f"{owner}.log_retention", self.log_retention, logs.RetentionDays)
+        if self.log_removal_policy is not None:
+            require_one_of(
+                f"{owner}.log_removal_policy", self.log_removal_policy, LOG_REMOVAL_POLICIES
+            )
+        require_int_range(f"{owner}.publish_retry_attempts", self.publish_retry_attempts, 0, 2)
+        require_instance(f"{owner}.publish_max_event_age", self.publish_max_event_age, Duration)
+        seconds = self.publish_max_event_age.to_seconds()
+        if not is_unresolved(seconds) and not 60 <= seconds <= 6 * 3600:
+            raise ValueError(
+                f"{owner}.publish_max_event_age must be between 60 seconds and 6 hours; "
+                f"got {seconds:g} s"
+            )
+        require_int_range(
+            f"{owner}.publisher_memory_size_mb", self.publisher_memory_size_mb, 128, 10240
+        )
 
 
 class InvalidationChannel(Construct):
@@ -92,24 +183,15 @@ class InvalidationChannel(Construct):
 
     :param scope: parent construct.
     :param id_: construct id.
-    :param api_name: the Event API's name, 1..50 characters of ``A-Za-z0-9_ -``. Default: a
-        name unique in the app, derived from the construct path.
-    :param namespace: the channel namespace, 1..50 characters of ``A-Za-z0-9-``, starting
-        and ending alphanumeric. Default ``"invalidations"`` (what the runtime and the
-        browser client use).
-    :param subscriber_auth: how clients connect and subscribe. Default: one API key (a public
-        catalog: anyone may listen; nobody can publish with it). Give Cognito user pool,
-        OIDC, Lambda or IAM (identity pool) providers to restrict who listens.
-    :param api_key_expires: lifetime of the default API key, counted from each synth: more
-        than 1 day, at most 365 (AppSync's limits). Default 365 days: every deploy moves the
-        expiry forward (the key itself stays), so a stack deployed at least once a year keeps
-        its key; an expired key refuses every client (the connection client-error alarm
-        fires). Not with ``subscriber_auth``.
-    :param log_level: what AppSync logs: ``NONE``, ``ERROR`` (default), ``INFO``, ``DEBUG``,
-        ``ALL`` (INFO and above log event payloads).
-    :param log_retention: retention of the API's log group. Default one month.
-    :param removal_policy: what happens to the log group when it leaves the stack:
-        ``RETAIN`` (default) or ``DESTROY``.
+    :param publisher_code: the Lambda code holding ``cache_constructs.handlers`` and its
+        requirements (``ProductServiceCode.of(scope)`` does): with it the channel builds the
+        publisher function (outside any VPC) that `grant_handover` hands publishes to.
+        Default: none (only `grant_publish`, for functions that reach AppSync themselves).
+    :param publisher_metrics: where the publisher's EMF metrics go (namespace and ``service``
+        dimension). Default ``ServiceMetrics()`` (``CachedProductService``/``product-service``).
+    :param log_defaults: what an owner wants for the log groups built here when ``props``
+        leaves them unset (``CachedProductService`` passes its own).
+    :param props: `InvalidationChannelProps`. Default: every default there.
     """
 
     def __init__(
@@ -117,26 +199,27 @@ class InvalidationChannel(Construct):
         scope: Construct,
         id_: str,
         *,
-        api_name: str | None = None,
-        namespace: str = NAMESPACE,
-        subscriber_auth: Sequence[appsync.AppSyncAuthProvider] | None = None,
-        api_key_expires: Duration | None = None,
-        log_level: appsync.AppSyncFieldLogLevel = appsync.AppSyncFieldLogLevel.ERROR,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        publisher_code: lambda_.Code | None = None,
+        publisher_metrics: ServiceMetrics | None = None,
+        log_defaults: LogGroupSettings | None = None,
+        props: InvalidationChannelProps | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        _validate(
-            api_name=api_name,
-            namespace=namespace,
-            subscriber_auth=subscriber_auth,
-            api_key_expires=api_key_expires,
-            log_level=log_level,
-            removal_policy=removal_policy,
-        )
+        props = props or InvalidationChannelProps()
+        require_instance("props", props, InvalidationChannelProps)
+        require_instance("publisher_code", publisher_code, lambda_.Code)
+        require_instance("publisher_metrics", publisher_metrics, ServiceMetrics)
+        require_instance("log_defaults", log_defaults, LogGroupSettings)
+        self.props = props
+        self.log_settings = LogGroupSettings(
+            retention=props.log_retention,
+            removal_policy=props.log_removal_policy,
+            encryption_key=props.log_encryption_key,
+        ).or_else(log_defaults)
+        """Retention, removal policy and key of the log groups built here."""
         #: The channel namespace clients subscribe to and the service publishes to.
-        self.namespace_name = namespace
-        subscribers = list(subscriber_auth or [_api_key_provider(api_key_expires)])
+        self.namespace_name = props.namespace
+        subscribers = list(props.subscriber_auth or [_api_key_provider(props.api_key_expires)])
         #: How clients subscribe (connect with the same modes).
         self.subscriber_auth_types = _unique(p.authorization_type for p in subscribers)
         iam_provider = appsync.AppSyncAuthProvider(
@@ -149,28 +232,35 @@ class InvalidationChannel(Construct):
         )
         #: The Event API.
         self.api = self._build_api(
-            api_name or Names.unique_resource_name(self, max_length=50, separator="-"),
+            props.api_name or Names.unique_resource_name(self, max_length=50, separator="-"),
             [*subscribers, *publishers],
         )
         #: The channel namespace: publish by IAM only, subscribe by ``subscriber_auth``.
         self.namespace = self.api.add_channel_namespace(
             "Namespace",
-            channel_namespace_name=namespace,
+            channel_namespace_name=props.namespace,
             authorization_config=appsync.NamespaceAuthConfig(
                 publish_auth_mode_types=[appsync.AppSyncAuthorizationType.IAM],
                 subscribe_auth_mode_types=self.subscriber_auth_types,
             ),
         )
         #: The API's log group (``/aws/appsync/apis/<api id>``).
-        self.log_group = self._build_logging(log_level, log_retention, removal_policy)
+        self.log_group = self._build_logging(props.log_level)
         #: The default API key (None when ``subscriber_auth`` is given).
         self.api_key: appsync.CfnApiKey | None = next(iter(self.api.api_keys.values()), None)
+        #: The publisher function's EMF metrics (namespace and ``service`` dimension).
+        self.publisher_metrics = publisher_metrics or ServiceMetrics()
+        #: The publisher function outside any VPC (None without ``publisher_code``).
+        self.publisher_function: lambda_.Function | None = None
+        if publisher_code is not None:
+            self.publisher_function = self._build_publisher_function(publisher_code)
+            self.grant_publish(self.publisher_function)
 
     # -- endpoints -------------------------------------------------------------------------
 
     @property
     def publish_url(self) -> str:
-        """``https://<http dns>/event``: where the service publishes (``POST``, SigV4)."""
+        """``https://<http dns>/event``: where publishers post (``POST``, SigV4)."""
         return f"https://{self.api.http_dns}/event"
 
     @property
@@ -204,14 +294,43 @@ class InvalidationChannel(Construct):
 
         ``appsync:EventPublish`` on this API's channel namespace ARN (no wildcard action, no
         other namespace or API); sets ``EVENTS_PUBLISH_URL`` and ``EVENTS_PUBLISH_AUTH=iam``.
-        The HTTP endpoint is public: ``fn`` needs a route to it (in a VPC, a NAT gateway).
+        The HTTP endpoint is public: ``fn`` needs a route to it (outside a VPC, or NAT); a
+        function in isolated subnets uses `grant_handover` instead.
         """
         grant = self.namespace.grant_publish(fn)
         for name, value in env_names.events_env(self.publish_url, auth="iam").items():
             fn.add_environment(name, value)
         return grant
 
-    # -- metrics ---------------------------------------------------------------------------
+    def grant_handover(
+        self, fn: lambda_.Function, *, endpoint: ec2.IInterfaceVpcEndpoint | None = None
+    ) -> iam.Grant:
+        """Let ``fn`` hand publish requests to the publisher function (asynchronous invoke).
+
+        ``lambda:InvokeFunction`` on the publisher function's ARN only (not its versions or
+        aliases) and ``PUSH_PUBLISHER_FUNCTION=<that ARN>`` on ``fn``. ``endpoint``: the VPC's
+        Lambda interface endpoint (`lambda_network.lambda_interface_endpoint`) when ``fn`` is
+        in a VPC without NAT: its security group then admits 443 from ``fn``, and ``fn`` gets
+        443 out to that security group only.
+        """
+        publisher = self.publisher_function
+        if publisher is None:
+            raise ValueError(
+                "grant_handover needs the publisher function: build the channel with "
+                "publisher_code (e.g. ProductServiceCode.of(scope))"
+            )
+        grant = iam.Grant.add_to_principal(
+            grantee=fn,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[publisher.function_arn],
+        )
+        for name, value in env_names.handover_env(publisher.function_arn).items():
+            fn.add_environment(name, value)
+        if endpoint is not None:
+            allow_lambda_api(fn, endpoint)
+        return grant
+
+    # -- metrics (the PushChannelMetricsSource protocol) -------------------------------------
 
     def metric(
         self, metric_name: str, *, statistic: str = "Sum", period: Duration | None = None
@@ -228,8 +347,7 @@ class InvalidationChannel(Construct):
     def metric_publish_errors(self) -> cloudwatch.MathExpression:
         """HTTP publish requests the Event API refused: ``4XXError`` + ``5XXError`` (Sum).
 
-        Only the service publishes over HTTP, so a 4XX here is our publisher's (IAM or
-        payload), not a browser's.
+        Only publishers post over HTTP, so a 4XX here is ours (IAM or payload), not a browser's.
         """
         return cloudwatch.MathExpression(
             expression="FILL(client, 0) + FILL(server, 0)",
@@ -270,145 +388,26 @@ class InvalidationChannel(Construct):
         """Messages delivered to subscribers (``PublishDataMessageSuccess``)."""
         return self.metric("PublishDataMessageSuccess")
 
-    # -- dashboard and alarms (merge into any CacheDashboard/CacheAlarms) -------------------
+    def metric_published(self) -> cloudwatch.IMetric | None:
+        """Publish requests the publisher function got accepted (``PushPublished``, EMF)."""
+        if self.publisher_function is None:
+            return None
+        return self.publisher_metrics.metric(PUSH_PUBLISHED)
 
-    def dashboard_widgets(
-        self, *, service_metrics: ServiceMetrics | None = None
-    ) -> list[cloudwatch.IWidget]:
-        """A "Push invalidation" section: the publisher's own counts (when ``service_metrics``
-        is given), publish errors, connections and deliveries."""
-        widgets: list[cloudwatch.IWidget] = [
-            cloudwatch.TextWidget(markdown="## Push invalidation", width=24, height=1)
-        ]
-        if service_metrics is not None:
-            widgets.append(
-                _graph(
-                    "Publishes by the invalidation function",
-                    [
-                        service_metrics.metric(PUSH_PUBLISHED),
-                        service_metrics.metric(PUSH_PUBLISH_FAILURE),
-                    ],
-                )
-            )
-        widgets += [
-            _graph("Event API publish errors", [self.metric_publish_errors()]),
-            _graph(
-                "Client connections",
-                [
-                    self.metric_active_connections(),
-                    self.metric_connect_success(),
-                    self.metric_connect_client_errors(),
-                    self.metric_connect_server_errors(),
-                ],
-            ),
-            _graph(
-                "Deliveries and subscriptions",
-                [self.metric_delivered_messages(), self.metric_subscribe_errors()],
-            ),
-        ]
-        return widgets
+    def metric_publish_failures(self) -> cloudwatch.IMetric | None:
+        """Publish requests the publisher function could not publish (``PushPublishFailure``)."""
+        if self.publisher_function is None:
+            return None
+        return self.publisher_metrics.metric(PUSH_PUBLISH_FAILURE)
 
-    def add_alarms(
-        self,
-        *,
-        topic: sns.ITopic,
-        warning_topic: sns.ITopic | None = None,
-        service_metrics: ServiceMetrics | None = None,
-        runbook_url: str = DEFAULT_RUNBOOK_URL,
-        alarm_name_prefix: str | None = None,
-        evaluation_periods: int = 3,
-        datapoints_to_alarm: int = 3,
-        max_publish_failures_per_minute_warning: float | None = 0,
-        max_publish_failures_per_minute_critical: float | None = 10,
-        max_publish_errors_per_minute_warning: float | None = 0,
-        max_publish_errors_per_minute_critical: float | None = 10,
-        max_connect_server_errors_per_minute_warning: float | None = 0,
-        max_connect_server_errors_per_minute_critical: float | None = 10,
-        max_connect_client_errors_per_minute_warning: float | None = 10,
-        max_connect_client_errors_per_minute_critical: float | None = 100,
-    ) -> dict[str, cloudwatch.Alarm]:
-        """Warning and critical alarms of the push path, notifying ``topic``; by key.
-
-        Keys are ``<kind><Level>``, e.g. ``PushPublishFailuresCritical``. Each threshold is a
-        count per minute (alarm above it), ``None`` turns that level off; warning must stay
-        below critical. The publish-failure alarms need ``service_metrics`` (the functions'
-        EMF metrics). Warnings go to ``warning_topic`` when given.
-        """
-        require_int_range("evaluation_periods", evaluation_periods, 1, 1440)
-        require_int_range("datapoints_to_alarm", datapoints_to_alarm, 1, evaluation_periods)
-        if alarm_name_prefix is not None and not _ALARM_NAME_PREFIX.match(alarm_name_prefix):
-            raise ValueError(
-                "alarm_name_prefix must be 1..200 characters of A-Z, a-z, 0-9, '_', '.', '-'; "
-                f"got {alarm_name_prefix!r}"
-            )
-        kinds: list[tuple[PushAlarmKind, cloudwatch.IMetric, dict[Level, float]]] = []
-        if service_metrics is not None:
-            kinds.append(
-                (
-                    PUBLISH_FAILURES,
-                    service_metrics.metric(PUSH_PUBLISH_FAILURE),
-                    _levels(
-                        "max_publish_failures_per_minute",
-                        max_publish_failures_per_minute_warning,
-                        max_publish_failures_per_minute_critical,
-                    ),
-                )
-            )
-        kinds += [
-            (
-                PUBLISH_ERRORS,
-                self.metric_publish_errors(),
-                _levels(
-                    "max_publish_errors_per_minute",
-                    max_publish_errors_per_minute_warning,
-                    max_publish_errors_per_minute_critical,
-                ),
-            ),
-            (
-                CONNECT_SERVER_ERRORS,
-                self.metric_connect_server_errors(),
-                _levels(
-                    "max_connect_server_errors_per_minute",
-                    max_connect_server_errors_per_minute_warning,
-                    max_connect_server_errors_per_minute_critical,
-                ),
-            ),
-            (
-                CONNECT_CLIENT_ERRORS,
-                self.metric_connect_client_errors(),
-                _levels(
-                    "max_connect_client_errors_per_minute",
-                    max_connect_client_errors_per_minute_warning,
-                    max_connect_client_errors_per_minute_critical,
-                ),
-            ),
-        ]
-        alarms: dict[str, cloudwatch.Alarm] = {}
-        for kind, metric, levels in kinds:
-            for level, threshold in levels.items():
-                key = f"{kind.key}{level.capitalize()}"
-                alarm = cloudwatch.Alarm(
-                    self,
-                    key,
-                    metric=metric,
-                    threshold=threshold,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    evaluation_periods=evaluation_periods,
-                    datapoints_to_alarm=datapoints_to_alarm,
-                    # These metrics are only published when something happened.
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=(
-                        f"{level.upper()}: {kind.summary}: above {threshold:g} per minute in "
-                        f"{datapoints_to_alarm} of {evaluation_periods} minutes. "
-                        f"Runbook: {runbook_url}#{kind.anchor}"
-                    ),
-                    alarm_name=f"{alarm_name_prefix}-{key}" if alarm_name_prefix else None,
-                )
-                notify = topic if level == "critical" else (warning_topic or topic)
-                alarm.add_alarm_action(cloudwatch_actions.SnsAction(notify))
-                alarm.add_ok_action(cloudwatch_actions.SnsAction(notify))
-                alarms[key] = alarm
-        return alarms
+    def metric_dropped_publishes(self) -> cloudwatch.IMetric | None:
+        """Handovers Lambda gave up on after the retries or the maximum event age
+        (``AsyncEventsDropped`` of the publisher function, Sum per minute)."""
+        if self.publisher_function is None:
+            return None
+        return self.publisher_function.metric(
+            "AsyncEventsDropped", statistic="Sum", period=_ONE_MINUTE
+        )
 
     # -- overridable parts -------------------------------------------------------------------
 
@@ -428,20 +427,9 @@ class InvalidationChannel(Construct):
             ),
         )
 
-    def _build_logging(
-        self,
-        log_level: appsync.AppSyncFieldLogLevel,
-        retention: logs.RetentionDays,
-        removal_policy: RemovalPolicy,
-    ) -> logs.LogGroup:
+    def _build_logging(self, log_level: appsync.AppSyncFieldLogLevel) -> logs.LogGroup:
         """The API's log group, and a role AppSync may write to that group only with."""
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/aws/appsync/apis/{self.api.api_id}",
-            retention=retention,
-            removal_policy=removal_policy,
-        )
+        log_group = self._build_log_group("Logs", name=f"/aws/appsync/apis/{self.api.api_id}")
         role = iam.Role(
             self,
             "LogsRole",
@@ -478,6 +466,70 @@ class InvalidationChannel(Construct):
         self.logs_role = role
         return log_group
 
+    def _build_log_group(self, id_: str, *, name: str | None = None) -> logs.LogGroup:
+        """A log group with the channel's retention, removal policy and key."""
+        settings = self.log_settings
+        return build_log_group(
+            self,
+            id_,
+            retention=settings.retention or logs.RetentionDays.ONE_MONTH,
+            removal_policy=settings.removal_policy or RemovalPolicy.RETAIN,
+            encryption_key=settings.encryption_key,
+            log_group_name=name,
+        )
+
+    def _build_publisher_function(self, code: lambda_.Code) -> lambda_.Function:
+        """The publisher: no VPC, its own log group, bounded asynchronous retries."""
+        props = self.props
+        metrics = self.publisher_metrics
+        function = lambda_.Function(
+            self,
+            "PublisherFunction",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            handler=PUSH_PUBLISHER_HANDLER,
+            code=code,
+            description=f"Publishes cache invalidations to the Event API of {self.node.path}",
+            memory_size=props.publisher_memory_size_mb,
+            timeout=Duration.seconds(PUBLISHER_FUNCTION_TIMEOUT_SECONDS),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self._build_log_group("PublisherLogs"),
+            environment={
+                env_names.POWERTOOLS_SERVICE_NAME: metrics.service_name,
+                env_names.POWERTOOLS_METRICS_NAMESPACE: metrics.namespace,
+            },
+            retry_attempts=props.publish_retry_attempts,
+            max_event_age=props.publish_max_event_age,
+        )
+        for check_id, reason in (
+            ("CKV_AWS_173", _PUBLISHER_ENV_REASON),
+            ("CKV_AWS_116", _PUBLISHER_DLQ_REASON),
+            ("CKV_AWS_117", _PUBLISHER_VPC_REASON),
+            ("CKV_AWS_115", _PUBLISHER_CONCURRENCY_REASON),
+        ):
+            skip_checkov(function, check_id, reason)
+        if function.role is not None:
+            Validations.of(function.role).acknowledge(
+                Acknowledgment(
+                    id=(
+                        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
+                        "policy/service-role/AWSLambdaBasicExecutionRole]"
+                    ),
+                    reason=(
+                        "AWSLambdaBasicExecutionRole only allows writing the function's own "
+                        "CloudWatch logs; AWS keeps it current for the Lambda service."
+                    ),
+                ),
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                    reason=(
+                        "X-Ray active tracing needs xray:PutTraceSegments and "
+                        "xray:PutTelemetryRecords, which have no resource-level permissions."
+                    ),
+                ),
+            )
+        return function
+
 
 def _api_key_provider(expires: Duration | None) -> appsync.AppSyncAuthProvider:
     lifetime = expires or Duration.days(MAX_API_KEY_DAYS)
@@ -501,69 +553,4 @@ def _unique(
     return unique
 
 
-def _graph(title: str, metrics: Sequence[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
-    return cloudwatch.GraphWidget(
-        title=title,
-        left=list(metrics),
-        left_y_axis=cloudwatch.YAxisProps(min=0, show_units=False),
-        width=_GRAPH_WIDTH,
-        height=_GRAPH_HEIGHT,
-    )
-
-
-def _levels(prop: str, warning: float | None, critical: float | None) -> dict[Level, float]:
-    levels: dict[Level, float] = {}
-    pairs: tuple[tuple[Level, float | None], ...] = (("warning", warning), ("critical", critical))
-    for level, value in pairs:
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{prop}_{level} must be a number >= 0 or None; got {value!r}")
-        levels[level] = float(value)
-    if len(levels) == 2 and levels["warning"] >= levels["critical"]:
-        raise ValueError(
-            f"{prop}_warning ({levels['warning']:g}) must be below {prop}_critical "
-            f"({levels['critical']:g}): a warning comes before the page"
-        )
-    return levels
-
-
-def _validate(
-    *,
-    api_name: str | None,
-    namespace: str,
-    subscriber_auth: Sequence[appsync.AppSyncAuthProvider] | None,
-    api_key_expires: Duration | None,
-    log_level: appsync.AppSyncFieldLogLevel,
-    removal_policy: RemovalPolicy,
-) -> None:
-    if api_name is not None and not is_unresolved(api_name) and not _API_NAME.match(api_name):
-        raise ValueError(
-            f"api_name must be 1..50 characters of A-Z, a-z, 0-9, '_', ' ', '-'; got {api_name!r}"
-        )
-    if not isinstance(namespace, str) or not CHANNEL_SEGMENT_PATTERN.fullmatch(namespace):
-        raise ValueError(
-            "namespace must be 1..50 characters of A-Z, a-z, 0-9 and '-', starting and ending "
-            f"with a letter or digit; got {namespace!r}"
-        )
-    if subscriber_auth is not None:
-        if api_key_expires is not None:
-            raise ValueError(
-                "give either subscriber_auth or api_key_expires, not both (api_key_expires "
-                "only applies to the default API key)"
-            )
-        if len(subscriber_auth) == 0:
-            raise ValueError("subscriber_auth must hold at least one auth provider")
-    if api_key_expires is not None:
-        days = api_key_expires.to_days(integral=False)
-        # AppSync wants more than 1 day from the moment the key is written.
-        if not is_unresolved(days) and not 1 < days <= MAX_API_KEY_DAYS:
-            raise ValueError(
-                f"api_key_expires must be more than 1 day and at most {MAX_API_KEY_DAYS} days; "
-                f"got {days:g}"
-            )
-    require_one_of("log_level", log_level, _LOG_LEVELS)
-    require_one_of("removal_policy", removal_policy, _REMOVAL_POLICIES)
-
-
-__all__ = ["InvalidationChannel"]
+__all__ = ["InvalidationChannel", "InvalidationChannelProps"]

@@ -30,6 +30,7 @@ from typing import Any
 
 from aws_cdk import (
     Acknowledgment,
+    CfnResource,
     DefaultStackSynthesizer,
     Duration,
     RemovalPolicy,
@@ -41,12 +42,16 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
-from cache_constructs._validation import is_unresolved, require_one_of
+from cache_constructs._checkov import skip_checkov
+from cache_constructs._props import construct_props
+from cache_constructs._validation import is_unresolved, require_instance, require_one_of
+from cache_constructs.log_groups import LOG_REMOVAL_POLICIES, LogGroupSettings, build_log_group
 from cache_constructs.web_assets import (
     CONFIG,
     IMMUTABLE,
@@ -56,9 +61,26 @@ from cache_constructs.web_assets import (
     content_security_policy,
 )
 
-_REMOVAL_POLICIES = (RemovalPolicy.RETAIN, RemovalPolicy.DESTROY)
 #: aws-cdk-lib's singleton BucketDeployment function (a child of the stack).
 _DEPLOYMENT_HANDLER_PREFIX = "Custom::CDKBucketDeployment"
+#: aws-cdk-lib's singleton auto-delete provider (a child of the stack) with DESTROY buckets.
+_AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+#: Why checkov's Lambda checks do not fit aws-cdk-lib's deploy-time handlers.
+_HANDLER_CHECKOV_REASONS = {
+    "CKV_AWS_115": "aws-cdk-lib's deploy-time handler runs only while a stack deploys",
+    "CKV_AWS_116": (
+        "CloudFormation waits for the handler's answer and fails the deployment on error; "
+        "a dead-letter queue would receive nothing anyone acts on"
+    ),
+    "CKV_AWS_117": (
+        "the handler only calls the S3 API (and, for deployments, reads the CDK asset "
+        "bucket); in a VPC it would need NAT or endpoints for nothing"
+    ),
+}
+_DEPLOYMENT_ENV_REASON = (
+    "aws-cdk-lib's BucketDeployment handler environment holds no secret (the AWS CLI "
+    "settings it runs with); Lambda encrypts it at rest with its AWS-managed key"
+)
 _DEPLOYMENT_ACTION_WILDCARDS = (
     "s3:GetObject*",
     "s3:GetBucket*",
@@ -71,6 +93,68 @@ _PRICE_CLASSES = tuple(cloudfront.PriceClass)
 DEFAULT_HSTS_MAX_AGE = Duration.days(730)
 DEFAULT_ACCESS_LOG_RETENTION = Duration.days(90)
 DEFAULT_NONCURRENT_VERSION_RETENTION = Duration.days(30)
+
+
+@construct_props
+class StaticSiteProps:
+    """What a caller may choose about a `StaticSite`; every field has its default here."""
+
+    api_path_patterns: tuple[str, ...] = ()
+    """CloudFront path patterns sent to the ``api`` (all methods, every viewer header but
+    Host, nothing cached at the edge), e.g. ``("/products", "/products/*")``. Required with
+    ``api``. Default none."""
+    price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100
+    """CloudFront price class. Default ``PRICE_CLASS_100`` (North America, Europe)."""
+    domain_names: tuple[str, ...] = ()
+    """Custom domain names (with ``certificate``). Default none (the ``*.cloudfront.net``
+    name)."""
+    web_acl_id: str | None = None
+    """ARN of a WAF web ACL (CLOUDFRONT scope, us-east-1). Default none."""
+    hsts_max_age: Duration = DEFAULT_HSTS_MAX_AGE
+    """``Strict-Transport-Security`` max-age, >= 1 day. Default 730 days."""
+    access_log_retention: Duration = DEFAULT_ACCESS_LOG_RETENTION
+    """How long access logs are kept, >= 1 day. Default 90 days."""
+    noncurrent_version_retention: Duration = DEFAULT_NONCURRENT_VERSION_RETENTION
+    """How long replaced site objects are kept (rollback), >= 1 day. Default 30 days."""
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    """What happens to both buckets when they leave the stack: ``RETAIN`` (default) or
+    ``DESTROY`` (their objects are deleted too)."""
+    log_retention: logs.RetentionDays | None = None
+    """Retention of the deployment function's log group. Default: the owner's
+    ``log_defaults``, else one month."""
+    log_removal_policy: RemovalPolicy | None = None
+    """``RETAIN`` or ``DESTROY`` for that log group. Default: the owner's ``log_defaults``,
+    else ``removal_policy``."""
+    log_encryption_key: kms.IKey | None = None
+    """A customer-managed KMS key for that log group. Default: the owner's ``log_defaults``,
+    else CloudWatch Logs' own encryption."""
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        for field in ("api_path_patterns", "domain_names"):
+            value = getattr(self, field)
+            if isinstance(value, str):
+                raise ValueError(f"{owner}.{field} must be a tuple of strings, not one string")
+            object.__setattr__(self, field, tuple(value))
+        for pattern in self.api_path_patterns:
+            if not isinstance(pattern, str) or not pattern.startswith("/") or len(pattern) > 255:
+                raise ValueError(
+                    f"{owner}.api_path_patterns entries must be paths starting with '/'; "
+                    f"got {pattern!r}"
+                )
+        require_one_of(f"{owner}.price_class", self.price_class, _PRICE_CLASSES)
+        for field in ("hsts_max_age", "access_log_retention", "noncurrent_version_retention"):
+            value = getattr(self, field)
+            require_instance(f"{owner}.{field}", value, Duration)
+            days = value.to_days(integral=False)
+            if not is_unresolved(days) and days < 1:
+                raise ValueError(f"{owner}.{field} must be at least 1 day; got {days:g} days")
+        require_one_of(f"{owner}.removal_policy", self.removal_policy, LOG_REMOVAL_POLICIES)
+        require_instance(f"{owner}.log_retention", self.log_retention, logs.RetentionDays)
+        if self.log_removal_policy is not None:
+            require_one_of(
+                f"{owner}.log_removal_policy", self.log_removal_policy, LOG_REMOVAL_POLICIES
+            )
 
 
 class StaticSite(Construct):
@@ -86,25 +170,14 @@ class StaticSite(Construct):
         the site's own origin, e.g. an API served there). Default ``{}``.
     :param connect_sources: origins the page may connect to besides its own (CSP
         ``connect-src``), e.g. ``wss://<realtime dns>``. Default none.
-    :param api: a REST API to serve on the site's own origin (no CORS preflight for
-        conditional requests, readable ETags). Required with ``api_path_patterns``.
-    :param api_path_patterns: CloudFront path patterns sent to ``api`` (all methods, every
-        viewer header but Host, nothing cached at the edge), e.g. ``["/products*"]``.
-        Default none.
-    :param price_class: CloudFront price class. Default ``PRICE_CLASS_100`` (North America,
-        Europe).
-    :param domain_names: custom domain names. Default none (the ``*.cloudfront.net`` name).
-    :param certificate: an ACM certificate in us-east-1 for ``domain_names`` (required with
-        them); viewers then need TLS 1.2 (``TLS_V1_2_2021``).
-    :param web_acl_id: ARN of a WAF web ACL (CLOUDFRONT scope, us-east-1). Default none.
-    :param hsts_max_age: ``Strict-Transport-Security`` max-age, >= 1 day. Default 730 days.
-    :param access_log_retention: how long access logs are kept, >= 1 day. Default 90 days.
-    :param noncurrent_version_retention: how long replaced site objects are kept (rollback),
-        >= 1 day. Default 30 days.
-    :param removal_policy: what happens to both buckets (and the deployment log group) when
-        they leave the stack: ``RETAIN`` (default) or ``DESTROY`` (their objects are deleted
-        too).
-    :param log_retention: retention of the deployment function's log group. Default one month.
+    :param api: a REST API to serve on the site's own origin under
+        ``props.api_path_patterns`` (no CORS preflight for conditional requests, readable
+        ETags). Default none.
+    :param certificate: an ACM certificate in us-east-1 for ``props.domain_names`` (required
+        with them); viewers then need TLS 1.2 (``TLS_V1_2_2021``).
+    :param log_defaults: what an owner wants for the log group built here when ``props``
+        leaves it unset.
+    :param props: `StaticSiteProps`. Default: every default there.
     """
 
     def __init__(
@@ -116,34 +189,35 @@ class StaticSite(Construct):
         config: Mapping[str, Any] | Callable[[str], Mapping[str, Any]] | None = None,
         connect_sources: Sequence[str] = (),
         api: apigateway.RestApiBase | None = None,
-        api_path_patterns: Sequence[str] = (),
-        price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
-        domain_names: Sequence[str] = (),
         certificate: acm.ICertificate | None = None,
-        web_acl_id: str | None = None,
-        hsts_max_age: Duration = DEFAULT_HSTS_MAX_AGE,
-        access_log_retention: Duration = DEFAULT_ACCESS_LOG_RETENTION,
-        noncurrent_version_retention: Duration = DEFAULT_NONCURRENT_VERSION_RETENTION,
-        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_defaults: LogGroupSettings | None = None,
+        props: StaticSiteProps | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        props = props or StaticSiteProps()
+        require_instance("props", props, StaticSiteProps)
+        require_instance("log_defaults", log_defaults, LogGroupSettings)
         site = Path(site_dir)
-        _validate(
-            site_dir=site,
-            api=api,
-            api_path_patterns=api_path_patterns,
-            price_class=price_class,
-            domain_names=domain_names,
-            certificate=certificate,
-            durations={
-                "hsts_max_age": hsts_max_age,
-                "access_log_retention": access_log_retention,
-                "noncurrent_version_retention": noncurrent_version_retention,
-            },
-            removal_policy=removal_policy,
-        )
-        self.removal_policy = removal_policy
+        if not site.is_dir():
+            raise ValueError(f"site_dir must be a folder; {site} is not one")
+        if bool(props.api_path_patterns) != (api is not None):
+            raise ValueError(
+                "api and StaticSiteProps.api_path_patterns go together: give both or neither"
+            )
+        if bool(props.domain_names) != (certificate is not None):
+            raise ValueError(
+                "StaticSiteProps.domain_names and certificate go together: give both or neither"
+            )
+        if isinstance(connect_sources, str):
+            raise ValueError("connect_sources must be a list of origins, not one string")
+        self.props = props
+        self.removal_policy = props.removal_policy
+        self.log_settings = LogGroupSettings(
+            retention=props.log_retention,
+            removal_policy=props.log_removal_policy,
+            encryption_key=props.log_encryption_key,
+        ).or_else(log_defaults)
+        """Retention, removal policy and key of the deployment function's log group."""
         try:
             #: The content-hashed build of ``site_dir`` (what is uploaded).
             self.assets: WebAssets = build_web_assets(site)
@@ -154,29 +228,31 @@ class StaticSite(Construct):
             self.assets, connect_sources=list(connect_sources)
         )
         #: Access logs of the distribution (``cloudfront/``) and of the site bucket (``s3/``).
-        self.log_bucket = self._build_log_bucket(access_log_retention)
+        self.log_bucket = self._build_log_bucket(props.access_log_retention)
         #: The private bucket holding the site.
-        self.bucket = self._build_bucket(noncurrent_version_retention)
+        self.bucket = self._build_bucket(props.noncurrent_version_retention)
         #: Security headers on every answer of the distribution.
-        self.response_headers_policy = self._build_response_headers_policy(hsts_max_age)
+        self.response_headers_policy = self._build_response_headers_policy(props.hsts_max_age)
         #: The CloudFront distribution.
         self.distribution = self._build_distribution(
             api=api,
-            api_path_patterns=api_path_patterns,
-            price_class=price_class,
-            domain_names=domain_names,
+            api_path_patterns=props.api_path_patterns,
+            price_class=props.price_class,
+            domain_names=props.domain_names,
             certificate=certificate,
-            web_acl_id=web_acl_id,
+            web_acl_id=props.web_acl_id,
         )
-        host = domain_names[0] if domain_names else self.distribution.distribution_domain_name
+        host = (
+            props.domain_names[0]
+            if props.domain_names
+            else self.distribution.distribution_domain_name
+        )
         #: ``https://<the first custom domain name, or the distribution's domain>``.
         self.url = f"https://{host}"
         #: What ``config.json`` holds.
         self.config = dict(config(self.url) if callable(config) else config or {})
         #: The deployments: immutable assets first, then what points to them.
-        self.asset_deployment, self.page_deployment = self._build_deployments(
-            self.config, log_retention
-        )
+        self.asset_deployment, self.page_deployment = self._build_deployments(self.config)
 
     # -- overridable parts -------------------------------------------------------------------
 
@@ -214,6 +290,18 @@ class StaticSite(Construct):
                     "logging its own access into itself would loop."
                 ),
             )
+        )
+        skip_checkov(
+            bucket,
+            "CKV_AWS_18",
+            "this is the access-log bucket of the site and its distribution: logging its own "
+            "access into itself would loop",
+        )
+        skip_checkov(
+            bucket,
+            "CKV_AWS_21",
+            "access logs are written once and expire after access_log_retention: versions "
+            "would only keep deleted logs",
         )
         return bucket
 
@@ -338,7 +426,20 @@ class StaticSite(Construct):
             log_file_prefix="cloudfront/",
         )
         self._acknowledge_distribution(distribution, custom_domain=bool(domain_names))
+        if not domain_names:
+            skip_checkov(
+                distribution,
+                "CKV_AWS_174",
+                "on the default *.cloudfront.net certificate CloudFront fixes the viewer "
+                "security policy; with domain_names and a certificate it is TLSv1.2_2021",
+            )
         if web_acl_id is None:
+            skip_checkov(
+                distribution,
+                "CKV_AWS_68",
+                "a CloudFront web ACL must live in us-east-1 and this stack may deploy to any "
+                "region (pass web_acl_id); the API behind it keeps its regional WAF",
+            )
             Validations.of(distribution).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions::AwsSolutions-CFR2",
@@ -378,15 +479,20 @@ class StaticSite(Construct):
         Validations.of(distribution).acknowledge(*acknowledgments)
 
     def _build_deployments(
-        self, config: dict[str, Any], log_retention: logs.RetentionDays
+        self, config: dict[str, Any]
     ) -> tuple[s3_deployment.BucketDeployment, s3_deployment.BucketDeployment]:
         """Upload the hashed assets (immutable), then the pages and config.json (no-cache).
 
         Neither deployment prunes: assets of earlier releases stay for tabs and service
         workers that still hold an older page (they are small and never change).
         """
-        log_group = logs.LogGroup(
-            self, "DeploymentLogs", retention=log_retention, removal_policy=self.removal_policy
+        settings = self.log_settings
+        log_group = build_log_group(
+            self,
+            "DeploymentLogs",
+            retention=settings.retention or logs.RetentionDays.ONE_MONTH,
+            removal_policy=settings.removal_policy or self.removal_policy,
+            encryption_key=settings.encryption_key,
         )
         immutable, revalidated = _stage(self.assets)
         assets = s3_deployment.BucketDeployment(
@@ -413,7 +519,16 @@ class StaticSite(Construct):
         # A page must never point to an asset that is not uploaded yet.
         pages.node.add_dependency(assets)
         self._acknowledge_deployment_handler()
+        self._explain_auto_delete_provider()
         return assets, pages
+
+    def _explain_auto_delete_provider(self) -> None:
+        """checkov skips on aws-cdk-lib's auto-delete handler (only with DESTROY buckets)."""
+        provider = Stack.of(self).node.try_find_child(_AUTO_DELETE_PROVIDER)
+        handler = provider.node.try_find_child("Handler") if provider is not None else None
+        if isinstance(handler, CfnResource):
+            for check_id, reason in _HANDLER_CHECKOV_REASONS.items():
+                skip_checkov(handler, check_id, reason)
 
     def _acknowledge_deployment_handler(self) -> None:
         """Explain the findings of aws-cdk-lib's BucketDeployment handler (one per stack).
@@ -445,6 +560,11 @@ class StaticSite(Construct):
             f"Resource::<{stack.get_logical_id(bucket)}.Arn>/*",
             f"Resource::arn:<AWS::Partition>:s3:::cdk-{qualifier}-assets-{account}-{region}/*",
         ]
+        for check_id, reason in {
+            **_HANDLER_CHECKOV_REASONS,
+            "CKV_AWS_173": _DEPLOYMENT_ENV_REASON,
+        }.items():
+            skip_checkov(handler, check_id, reason)
         Validations.of(handler).acknowledge(
             *(
                 Acknowledgment(
@@ -486,36 +606,4 @@ def _stage(assets: WebAssets) -> tuple[Path, Path]:
     return immutable, revalidated
 
 
-def _validate(
-    *,
-    site_dir: Path,
-    api: apigateway.RestApiBase | None,
-    api_path_patterns: Sequence[str],
-    price_class: cloudfront.PriceClass,
-    domain_names: Sequence[str],
-    certificate: acm.ICertificate | None,
-    durations: Mapping[str, Duration],
-    removal_policy: RemovalPolicy,
-) -> None:
-    if not site_dir.is_dir():
-        raise ValueError(f"site_dir must be a folder; {site_dir} is not one")
-    if isinstance(api_path_patterns, str):
-        raise ValueError("api_path_patterns must be a list of path patterns, not one string")
-    if bool(api_path_patterns) != (api is not None):
-        raise ValueError("api and api_path_patterns go together: give both or neither")
-    for pattern in api_path_patterns:
-        if not isinstance(pattern, str) or not pattern.startswith("/") or len(pattern) > 255:
-            raise ValueError(
-                f"api_path_patterns entries must be paths starting with '/'; got {pattern!r}"
-            )
-    if bool(domain_names) != (certificate is not None):
-        raise ValueError("domain_names and certificate go together: give both or neither")
-    require_one_of("price_class", price_class, _PRICE_CLASSES)
-    for prop, value in durations.items():
-        days = value.to_days(integral=False)
-        if not is_unresolved(days) and days < 1:
-            raise ValueError(f"{prop} must be at least 1 day; got {days:g} days")
-    require_one_of("removal_policy", removal_policy, _REMOVAL_POLICIES)
-
-
-__all__ = ["StaticSite"]
+__all__ = ["StaticSite", "StaticSiteProps"]

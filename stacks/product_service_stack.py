@@ -17,8 +17,8 @@ from cache_constructs import (
     CacheAlarms,
     CacheDashboard,
     CachedProductService,
-    InvalidationChannel,
     StaticSite,
+    StaticSiteProps,
 )
 from cache_constructs._checkov import skip_checkov
 from cache_constructs.log_groups import build_log_group
@@ -110,19 +110,6 @@ class ProductServiceStack(Stack):
         )
         #: Two AZs of private isolated subnets (plus public and egress ones when NAT is asked).
         self.vpc = self._build_vpc(settings.nat_gateways, retention, removal_policy)
-        #: The push channel to browsers (AppSync Events), or None. Its publish endpoint is
-        #: public, so the invalidation function reaches it only through NAT: without NAT the
-        #: page polls instead (a channel nobody publishes to would leave pages stale).
-        self.invalidation_channel = (
-            InvalidationChannel(
-                self,
-                "InvalidationChannel",
-                log_retention=retention,
-                removal_policy=removal_policy,
-            )
-            if settings.nat_gateways > 0
-            else None
-        )
         #: The service: table, functions, caches, API, stream invalidation.
         self.service = CachedProductService(
             self,
@@ -144,11 +131,13 @@ class ProductServiceStack(Stack):
             wheelhouse=wheelhouse,
             memory_size_mb=settings.functions.memory_size_mb,
             reserved_concurrent_executions=settings.functions.reserved_concurrent_executions,
-            invalidation_channel=self.invalidation_channel,
+            push_invalidation=settings.push_invalidation,
         )
         service = self.service
+        #: The push channel to browsers (AppSync Events), or None with push off.
+        self.invalidation_channel = service.invalidation_channel
         #: The storefront page behind CloudFront, the API on its own origin.
-        self.site = self._build_site(removal_policy, retention)
+        self.site = self._build_site(removal_policy)
         #: One dashboard for every cache layer: it is handed the whole service.
         self.dashboard = CacheDashboard(self, "Dashboard", sources=service)
         #: Warning and critical alarms (thresholds from the environment's settings).
@@ -164,21 +153,10 @@ class ProductServiceStack(Stack):
             props=settings.alarms,
         )
         if self.invalidation_channel is not None:
-            channel = self.invalidation_channel
-            self.dashboard.dashboard.add_widgets(
-                *channel.dashboard_widgets(service_metrics=service.service_metrics)
-            )
-            #: Push alarms (publish failures, publish and connection errors), same topics.
-            self.push_alarms = channel.add_alarms(
-                topic=self.alarms.topic,
-                warning_topic=self.alarms.warning_topic,
-                service_metrics=service.service_metrics,
-                alarm_name_prefix=settings.alarms.alarm_name_prefix,
-            )
             CfnOutput(
                 self,
                 "EventsUrl",
-                value=channel.realtime_url,
+                value=self.invalidation_channel.realtime_url,
                 description="Push channel (AppSync Events) real-time endpoint",
             )
 
@@ -209,9 +187,7 @@ class ProductServiceStack(Stack):
         )
         Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
 
-    def _build_site(
-        self, removal_policy: RemovalPolicy, retention: logs.RetentionDays
-    ) -> StaticSite:
+    def _build_site(self, removal_policy: RemovalPolicy) -> StaticSite:
         """The storefront: web/ hashed, config.json at deploy time, the API on its origin."""
         channel = self.invalidation_channel
 
@@ -230,9 +206,11 @@ class ProductServiceStack(Stack):
             config=config,
             connect_sources=[channel.realtime_origin] if channel else [],
             api=self.service.rest_api.api,
-            api_path_patterns=list(API_PATH_PATTERNS),
-            removal_policy=removal_policy,
-            log_retention=retention,
+            # Its deployment log group as the service's: retention, removal policy, LogKey.
+            log_defaults=self.service.log_settings,
+            props=StaticSiteProps(
+                api_path_patterns=API_PATH_PATTERNS, removal_policy=removal_policy
+            ),
         )
 
     def _build_vpc(

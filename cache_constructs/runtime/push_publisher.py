@@ -1,14 +1,16 @@
 """Push invalidations to subscribed clients: POST each publish request to the events endpoint.
 
-The stream function calls `PushPublisher.publish` once a change's caches are invalidated. A
-publish is best effort: a failure is logged and counted (`PushPublishFailure`) and never
-raised, because the caches are already consistent and clients fall back to polling when pushes
-stop. Each request has short timeouts, and a breaker (3 consecutive failures open it for 30 s)
-keeps an unreachable endpoint from adding a timeout to every record of a batch.
+The push publisher function (outside the VPC) calls `PushPublisher.publish` with the requests
+the stream function handed it (`runtime.push_handover`); a stream function that can reach the
+endpoint itself may publish directly. A publish is best effort: a failure is logged and counted
+(`PushPublishFailure`) and never raised, because the caches are already consistent and clients
+fall back to polling when pushes stop. Each request has short timeouts, and a breaker (3
+consecutive failures open it for 30 s) keeps an unreachable endpoint from adding a timeout to
+every request.
 
 On AWS each request is SigV4-signed for the `appsync` service with the function's own
-credentials; botocore's signer is imported on first use, and only the stream function builds
-a publisher, so the read and list functions never load it. Locally requests go unsigned.
+credentials; botocore's signer is imported on first use, and only a function that publishes
+builds a publisher, so the read and list functions never load it. Locally requests go unsigned.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def load_publish_settings(env: Mapping[str, str]) -> PublishSettings | None:
 
 
 def _default_credentials() -> Any:
-    import botocore.session  # lazy: only the stream function pays for botocore's session
+    import botocore.session  # lazy: only a publishing function pays for botocore's session
 
     credentials = botocore.session.get_session().get_credentials()
     if credentials is None:

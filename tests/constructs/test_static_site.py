@@ -13,10 +13,12 @@ from aws_cdk import assertions
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from helpers import acknowledge, new_stack, synth_app
 
-from cache_constructs.static_site import StaticSite
+from cache_constructs.log_groups import LogGroupSettings
+from cache_constructs.static_site import StaticSite, StaticSiteProps
 from cache_constructs.web_assets import IMMUTABLE, build_web_assets, content_security_policy
 
 pytestmark = pytest.mark.synth
@@ -41,9 +43,20 @@ def _api(stack: cdk.Stack) -> apigateway.RestApi:
     return api
 
 
-def _build(**props: Any) -> tuple[cdk.Stack, StaticSite, dict[str, Any]]:
+#: What StaticSite takes as wiring; everything else is a StaticSiteProps field.
+WIRING = ("site_dir", "config", "connect_sources", "api", "certificate", "log_defaults")
+
+
+def _site(stack: cdk.Stack, **options: Any) -> StaticSite:
+    """StaticSite with ``options`` split into wiring keywords and StaticSiteProps fields."""
+    wiring = {key: options.pop(key) for key in WIRING if key in options}
+    wiring.setdefault("site_dir", WEB)
+    return StaticSite(stack, "Site", **wiring, props=StaticSiteProps(**options))
+
+
+def _build(**options: Any) -> tuple[cdk.Stack, StaticSite, dict[str, Any]]:
     stack = new_stack()
-    site = StaticSite(stack, "Site", site_dir=WEB, **props)
+    site = _site(stack, **options)
     return stack, site, assertions.Template.from_stack(stack).to_json()
 
 
@@ -55,12 +68,10 @@ def default() -> tuple[cdk.Stack, StaticSite, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def with_api() -> tuple[cdk.Stack, StaticSite, dict[str, Any]]:
     stack = new_stack()
-    site = StaticSite(
+    site = _site(
         stack,
-        "Site",
-        site_dir=WEB,
         api=_api(stack),
-        api_path_patterns=["/products", "/products/*"],
+        api_path_patterns=("/products", "/products/*"),
         connect_sources=["wss://events.example.com"],
     )
     return stack, site, assertions.Template.from_stack(stack).to_json()
@@ -329,11 +340,9 @@ def test_custom_domain_waf_price_class_and_durations() -> None:
     stack = new_stack()
     certificate = acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN)
     acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/abc"
-    site = StaticSite(
+    site = _site(
         stack,
-        "Site",
-        site_dir=WEB,
-        domain_names=["shop.example.com"],
+        domain_names=("shop.example.com",),
         certificate=certificate,
         web_acl_id=acl,
         price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
@@ -390,13 +399,13 @@ def test_cdk_nag_aws_solutions_passes(build: str) -> None:
     stack = new_stack(nag=True)
     props: dict[str, Any] = {}
     if build == "api":
-        props = {"api": _api(stack), "api_path_patterns": ["/products*"]}
+        props = {"api": _api(stack), "api_path_patterns": ("/products*",)}
     if build == "domain":
         props = {
-            "domain_names": ["shop.example.com"],
+            "domain_names": ("shop.example.com",),
             "certificate": acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN),
         }
-    StaticSite(stack, "Site", site_dir=WEB, **props)
+    _site(stack, **props)
     synth_app(stack)  # raises on any unacknowledged finding
 
 
@@ -414,15 +423,20 @@ def test_bad_site_folders_are_rejected_naming_site_dir(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("props", "named"),
     [
-        ({"api_path_patterns": ["/products*"]}, "api and api_path_patterns"),
-        ({"with_api": True}, "api and api_path_patterns"),
-        ({"with_api": True, "api_path_patterns": ["products*"]}, "api_path_patterns"),
+        ({"api_path_patterns": ("/products*",)}, "api and StaticSiteProps.api_path_patterns"),
+        ({"with_api": True}, "api and StaticSiteProps.api_path_patterns"),
+        ({"with_api": True, "api_path_patterns": ("products*",)}, "api_path_patterns"),
         ({"with_api": True, "api_path_patterns": "/products*"}, "api_path_patterns"),
-        ({"domain_names": ["shop.example.com"]}, "domain_names and certificate"),
+        ({"domain_names": ("shop.example.com",)}, "domain_names and certificate"),
+        ({"domain_names": "shop.example.com"}, "StaticSiteProps.domain_names"),
         ({"hsts_max_age": cdk.Duration.hours(1)}, "hsts_max_age"),
         ({"access_log_retention": cdk.Duration.hours(1)}, "access_log_retention"),
         ({"noncurrent_version_retention": cdk.Duration.hours(1)}, "noncurrent_version_retention"),
-        ({"removal_policy": cdk.RemovalPolicy.SNAPSHOT}, "removal_policy"),
+        ({"removal_policy": cdk.RemovalPolicy.SNAPSHOT}, "StaticSiteProps.removal_policy"),
+        ({"log_removal_policy": cdk.RemovalPolicy.SNAPSHOT}, "log_removal_policy"),
+        ({"price_class": "cheap"}, "price_class"),
+        ({"site_dri": "web"}, r"StaticSiteProps.site_dri is not a prop"),
+        ({"connect_sources": "wss://x"}, "connect_sources"),
     ],
 )
 def test_bad_props_are_rejected_by_name(props: dict[str, Any], named: str) -> None:
@@ -430,4 +444,69 @@ def test_bad_props_are_rejected_by_name(props: dict[str, Any], named: str) -> No
     if props.pop("with_api", False):
         props["api"] = _api(stack)
     with pytest.raises(ValueError, match=named):
-        StaticSite(stack, "Site", site_dir=WEB, **props)
+        _site(stack, **props)
+
+
+def test_props_must_be_the_props_class() -> None:
+    with pytest.raises(ValueError, match="props must be a StaticSiteProps"):
+        StaticSite(new_stack(), "Site", site_dir=WEB, props={"price_class": None})  # type: ignore[arg-type]
+
+
+def test_the_deployment_log_group_follows_the_owner_and_takes_its_key() -> None:
+    stack = new_stack()
+    key = kms.Key(stack, "LogKey", enable_key_rotation=True)
+    _site(
+        stack,
+        log_defaults=LogGroupSettings(
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            encryption_key=key,
+        ),
+    )
+    template = assertions.Template.from_stack(stack).to_json()
+    (log_group,) = _resources(template, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["RetentionInDays"] == 365
+    assert log_group["Properties"]["KmsKeyId"] == {
+        "Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]
+    }
+    assert log_group["DeletionPolicy"] == "Delete"
+
+
+def _skips(resource: dict[str, Any]) -> dict[str, str]:
+    return {s["id"]: s["comment"] for s in resource["Metadata"]["checkov"]["skip"]}
+
+
+def test_checkov_skips_say_why_and_only_where_they_apply() -> None:
+    stack, site, template = _build(removal_policy=cdk.RemovalPolicy.DESTROY)
+    assert set(_skips(template["Resources"][_id(stack, site.log_bucket)])) == {
+        "CKV_AWS_18",
+        "CKV_AWS_21",
+    }
+    assert (
+        "Metadata" not in template["Resources"][_id(stack, site.bucket)]
+        or "checkov" not in (template["Resources"][_id(stack, site.bucket)]["Metadata"])
+    )
+    distribution = _skips(template["Resources"][_id(stack, site.distribution)])
+    assert set(distribution) == {"CKV_AWS_68", "CKV_AWS_174"}
+    handlers = {
+        key: _skips(resource)
+        for key, resource in _resources(template, "AWS::Lambda::Function").items()
+        if key.startswith(("CustomCDKBucketDeployment", "CustomS3AutoDeleteObjects"))
+    }
+    assert len(handlers) == 2
+    for skips in handlers.values():
+        assert {"CKV_AWS_115", "CKV_AWS_116", "CKV_AWS_117"} <= set(skips)
+        assert all(len(comment) >= 40 for comment in skips.values())
+    # With a custom domain and a web ACL nothing about them is skipped.
+    acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/site/abc"
+    stack = new_stack()
+    site = _site(
+        stack,
+        domain_names=("shop.example.com",),
+        certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN),
+        web_acl_id=acl,
+    )
+    resource = assertions.Template.from_stack(stack).to_json()["Resources"][
+        _id(stack, site.distribution)
+    ]
+    assert "checkov" not in resource.get("Metadata", {})

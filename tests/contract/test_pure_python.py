@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "cache_constructs"
-PURE_FOLDERS = ("contract", "runtime", "product/domain", "product/handlers")
+PURE_FOLDERS = ("contract", "runtime", "handlers", "product/domain", "product/handlers")
 PURE_FILES = (
     "product/routes.py",
     "product/table_schema.py",

@@ -302,9 +302,10 @@ def test_the_breaker_stops_calling_a_failing_endpoint_and_probes_after_the_coold
     assert breaker.state == "closed"
 
 
-def test_only_the_stream_function_loads_the_publisher() -> None:
-    """The read, list and write handlers import neither the publisher nor urllib3 nor
-    botocore's signer; the stream handler imports the publisher but not the signer."""
+def test_only_the_stream_function_loads_the_publisher_and_the_handover() -> None:
+    """The read, list and write handlers import neither the publisher, the handover, urllib3
+    nor botocore's signer; the stream handler imports both but neither the signer nor boto3's
+    Lambda client (built on the first handover)."""
     code = (
         "import json, sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
@@ -324,7 +325,8 @@ def test_only_the_stream_function_loads_the_publisher() -> None:
     ).stdout
     before, after = (set(names) for names in json.loads(output.strip().splitlines()[-1]))
     publisher = "cache_constructs.runtime.push_publisher"
-    assert publisher not in before
+    handover = "cache_constructs.runtime.push_handover"
+    assert not {publisher, handover} & before
     assert not {m for m in before if m.split(".")[0] == "urllib3"}
-    assert publisher in after
-    assert not {"botocore.auth", "botocore.session"} & after
+    assert {publisher, handover} <= after
+    assert not {"botocore.auth", "botocore.session", "botocore.config"} & after

@@ -1,5 +1,7 @@
-"""The stream handler publishes every change it applies, after invalidating, to a real local
-AppSync Events server; a dead publish endpoint never fails a record, and the metric counts it."""
+"""Publishing directly (`EVENTS_PUBLISH_URL` on the stream function, for one that can reach the
+endpoint): every change it applies is published after invalidating, to a real local AppSync
+Events server; a dead publish endpoint never fails a record, and the metric counts it. The
+deployed path hands the requests over instead: test_stream_handover.py."""
 
 from __future__ import annotations
 
@@ -57,12 +59,13 @@ def publishing_to(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Point the stream function's publisher at a URL, as the environment does."""
 
     def point(url: str) -> None:
+        monkeypatch.delenv("PUSH_PUBLISHER_FUNCTION", raising=False)
         monkeypatch.setenv("EVENTS_PUBLISH_URL", url)
         monkeypatch.setenv("EVENTS_PUBLISH_AUTH", "none")
-        push_notifications.reset_publisher()
+        push_notifications.reset_sender()
 
     yield point
-    push_notifications.reset_publisher()
+    push_notifications.reset_sender()
 
 
 @contextlib.contextmanager
@@ -231,7 +234,7 @@ def test_without_a_publish_url_nothing_is_published_or_counted(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.delenv("EVENTS_PUBLISH_URL", raising=False)
-    push_notifications.reset_publisher()
+    push_notifications.reset_sender()
     assert failures(stream_handler.handler(stream_event(modify("p1", 2)), context)) == []
     output = capsys.readouterr().out
     assert emf_count(output, PUSH_PUBLISH_FAILURE) == 0
@@ -246,11 +249,12 @@ def test_a_misconfigured_publisher_fails_no_record_and_counts_failures(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("EVENTS_PUBLISH_URL", "ftp://example.com/event")
-    push_notifications.reset_publisher()
+    push_notifications.reset_sender()
     try:
         response = stream_handler.handler(stream_event(modify("p1", 2)), context)
     finally:
-        push_notifications.reset_publisher()
+        push_notifications.reset_sender()
     assert failures(response) == []
     assert "EVENTS_PUBLISH_URL must be an http(s) URL" in caplog.text
+    assert "push notifications are misconfigured" in caplog.text
     assert emf_count(capsys.readouterr().out, PUSH_PUBLISH_FAILURE) == 2
