@@ -38,10 +38,11 @@ def render(results: dict[str, Any], path: Path) -> None:
     peers = hit.get("peers", {})
     l2_api = ours.get("l2_hit_api", {})
     series = [
-        ("raw GET (paired)", l2_api.get("raw", {}), "ref"),
-        ("ours L2 (API)", l2_api, "ours"),
-        ("ours L1 (API)", ours.get("l1_hit_api", {}), "ours"),
+        ("raw GET", ours.get("raw") or l2_api.get("raw", {}), "ref"),
+        ("Powertools floor", ours.get("floor", {}), "ref"),
+        ("ours L1 (handler)", ours.get("l1_hit_handler", {}), "ours"),
         ("ours L2 (handler)", ours.get("l2_hit_handler", {}), "ours"),
+        ("ours L2 (API)", l2_api, "ours"),
         ("naive", peers.get("naive", {}).get("l2_hit", {}), "naive"),
         ("dogpile", peers.get("dogpile", {}).get("l2_hit", {}), "dogpile"),
     ]

@@ -60,6 +60,10 @@ class Origin:
     def total_reads(self) -> int:
         return sum(int(n) for n in self.counts()["reads_by_pk"].values())
 
+    def consistent_reads(self) -> int:
+        """Strongly consistent GetItems so far (1 read unit each; others cost 0.5)."""
+        return int(self.counts()["consistent_reads"])
+
     def hold(self, product_id: str) -> None:
         self._call("hold", pk=product_pk(product_id))
 

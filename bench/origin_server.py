@@ -53,6 +53,8 @@ class BenchLayer:
         self.latency_s = 0.0
         self.ops: Counter[str] = Counter()
         self.reads_by_pk: Counter[str] = Counter()
+        self.consistent_reads = 0
+        """Strongly consistent GetItems (1 read unit each, eventually consistent ones 0.5)."""
         self.holds: dict[str, Hold] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -71,6 +73,8 @@ class BenchLayer:
             self.ops[op] += 1
             if op in READ_OPS:
                 self.reads_by_pk.update(pks)
+                if op == "GetItem" and _consistent(body):
+                    self.consistent_reads += 1
             latency = self.latency_s
         if latency:
             time.sleep(latency)
@@ -112,11 +116,16 @@ class BenchLayer:
             with self.lock:
                 self.ops.clear()
                 self.reads_by_pk.clear()
+                self.consistent_reads = 0
                 self.holds.clear()
                 self.latency_s = float(args.get("latency_ms", 0)) / 1000
         elif action == "counts":
             with self.lock:
-                result = {"ops": dict(self.ops), "reads_by_pk": dict(self.reads_by_pk)}
+                result = {
+                    "ops": dict(self.ops),
+                    "reads_by_pk": dict(self.reads_by_pk),
+                    "consistent_reads": self.consistent_reads,
+                }
         elif action == "hold":
             with self.lock:
                 self.holds[args["pk"]] = Hold()
@@ -141,6 +150,14 @@ class BenchLayer:
             return [b'{"ok": false}']
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(result).encode()]
+
+
+def _consistent(body: bytes) -> bool:
+    """True for a strongly consistent read request."""
+    try:
+        return json.loads(body or b"{}").get("ConsistentRead") is True
+    except ValueError:
+        return False
 
 
 def _partition_keys(op: str, body: bytes) -> list[str]:

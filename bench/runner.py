@@ -14,9 +14,13 @@ from bench.machine import describe
 from bench.origin import running_origin
 from bench.scenarios import (
     cold_start,
+    convergence,
     hit_path,
+    list_stampede,
     redis_outage,
     stale_reads,
+    stale_reads_blips,
+    stale_reads_eviction,
     stampede,
     synth,
     zipf,
@@ -27,9 +31,13 @@ SCENARIOS: dict[str, Callable[[BenchContext], dict[str, Any]]] = {
     "hit_path": hit_path.run,
     "cold_start": cold_start.run,
     "stampede": stampede.run,
+    "list_stampede": list_stampede.run,
     "zipf": zipf.run,
     "stale_reads": stale_reads.run,
+    "stale_reads_eviction": stale_reads_eviction.run,
+    "stale_reads_blips": stale_reads_blips.run,
     "redis_outage": redis_outage.run,
+    "convergence": convergence.run,
     "synth": synth.run,
 }
 

@@ -26,6 +26,23 @@ class Sizes:
     stale_interleavings: int
     outage_seconds: float
     synth_runs: int
+    stampede_process_runs: int = 5
+    """The multi-process stampede is judged on this many runs (each must read the origin once)."""
+    eviction_interleavings: int = 18
+    """Forced interleavings with eviction pressure, per eviction policy (6 orders in turn)."""
+    blip_interleavings: int = 7
+    """Forced interleavings with a Redis blip (7 orders in turn)."""
+    blip_seconds: float = 1.0
+    """How long each Redis blip lasts (redis-server frozen with SIGSTOP, then resumed)."""
+    list_stampede_processes: int = 4
+    list_stampede_threads: int = 4
+    list_stampede_generations: int = 3
+    convergence_readers: int = 4
+    """Reader processes per peer in the read-your-writes convergence scenario."""
+    convergence_writes: int = 50
+    convergence_interval_s: float = 0.2
+    convergence_pace_ms: float = 1.0
+    """Pause between a reader's reads."""
 
 
 FULL = Sizes(
@@ -43,6 +60,12 @@ FULL = Sizes(
     stale_interleavings=1_000,
     outage_seconds=5.0,
     synth_runs=3,
+    eviction_interleavings=102,
+    blip_interleavings=21,
+    blip_seconds=2.0,
+    list_stampede_processes=8,
+    list_stampede_threads=4,
+    list_stampede_generations=5,
 )
 QUICK = Sizes(
     name="quick",
@@ -59,6 +82,13 @@ QUICK = Sizes(
     stale_interleavings=100,
     outage_seconds=2.0,
     synth_runs=1,
+    eviction_interleavings=18,
+    blip_interleavings=7,
+    blip_seconds=2.0,
+    list_stampede_processes=4,
+    list_stampede_threads=4,
+    list_stampede_generations=3,
+    convergence_writes=20,
 )
 TINY = Sizes(
     name="tiny",
@@ -75,6 +105,16 @@ TINY = Sizes(
     stale_interleavings=6,
     outage_seconds=0.3,
     synth_runs=1,
+    stampede_process_runs=2,
+    eviction_interleavings=3,
+    blip_interleavings=2,
+    blip_seconds=0.3,
+    list_stampede_processes=2,
+    list_stampede_threads=2,
+    list_stampede_generations=2,
+    convergence_readers=2,
+    convergence_writes=3,
+    convergence_interval_s=0.05,
 )
 
 

@@ -115,6 +115,50 @@ def standalone(extra_args: list[str] | None = None, **ready_auth: str) -> Iterat
         server.cleanup()
 
 
+EVICTION_POLICIES = ("volatile-lru", "allkeys-lru")
+"""ElastiCache's default (`volatile-lru`: only keys with a TTL go) and the strictest one."""
+
+
+@contextmanager
+def evicting(policy: str, maxmemory: str = "4mb") -> Iterator[RedisServer]:
+    """A server that evicts under memory pressure: `maxmemory` with `maxmemory-policy`."""
+    args = ["--maxmemory", maxmemory, "--maxmemory-policy", policy]
+    with standalone(args) as server:
+        yield server
+
+
+def evicted_keys(client: redis.Redis) -> int:
+    """How many keys the server has evicted since it started (INFO stats)."""
+    return int(client.info("stats")["evicted_keys"])
+
+
+def fill_until_evicted(
+    client: redis.Redis,
+    keys: list[str],
+    *,
+    value_bytes: int = 2048,
+    batch: int = 100,
+    max_fillers: int = 100_000,
+    prefix: str = "filler",
+) -> int:
+    """Write filler keys (each with a TTL, so `volatile-lru` may evict them as well) until
+    Redis has evicted every key of `keys`; returns how many fillers it wrote.
+
+    Eviction is what the server does under memory pressure, not a DEL: the caller asserts on
+    EXISTS and `evicted_keys`. Raises AssertionError if the keys survive `max_fillers`."""
+    payload = b"x" * value_bytes
+    written = 0
+    while written < max_fillers:
+        with client.pipeline(transaction=False) as pipe:
+            for n in range(written, written + batch):
+                pipe.set(f"{prefix}:{n}", payload, px=3_600_000)
+            pipe.execute()
+        written += batch
+        if client.exists(*keys) == 0:
+            return written
+    raise AssertionError(f"{keys} survived {written} filler keys of {value_bytes} bytes")
+
+
 ACL_USER = "app"
 ACL_PASSWORD = "s3cret-test-password"
 

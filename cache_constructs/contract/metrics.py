@@ -23,6 +23,9 @@ STALE_SERVED = "StaleServed"
 LEASE_WAIT = "LeaseWait"
 CACHE_WRITE_FAILURE = "CacheWriteFailure"
 INVALIDATIONS = "Invalidations"
+L1_TRACKING_UNAVAILABLE = "L1TrackingUnavailable"
+"""Counted once per environment whose Redis/Valkey refused client tracking: its L1 is then
+bounded by the policy's L1 TTL only (docs/architecture.md, "Consistency promise")."""
 PUSH_PUBLISHED = "PushPublished"
 """Publish requests the push channel accepted (one per channel a change is published to)."""
 PUSH_PUBLISH_FAILURE = "PushPublishFailure"
@@ -45,6 +48,7 @@ COUNT_METRICS: tuple[str, ...] = (
     LEASE_WAIT,
     CACHE_WRITE_FAILURE,
     INVALIDATIONS,
+    L1_TRACKING_UNAVAILABLE,
     PUSH_PUBLISHED,
     PUSH_PUBLISH_FAILURE,
     PUSH_HANDED_OVER,

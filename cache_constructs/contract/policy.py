@@ -63,7 +63,8 @@ class CachePolicy:
     l1_ttl_seconds: int = 0
     """In-process cache TTL; it cannot be invalidated, so it bounds staleness. <= l2 TTL."""
     l2_ttl_seconds: int = 0
-    """Valkey entry freshness (write-through and stream invalidation keep it current)."""
+    """Valkey entry freshness (write-through and stream invalidation keep it current).
+    Required by "l1" and "dax": only L2 can invalidate L1 and fence DAX."""
     dax_ttl_seconds: int = 0
     """DAX item cache record TTL (`record-ttl-millis`)."""
     swr_seconds: int = 0
@@ -115,6 +116,20 @@ class CachePolicy:
                 raise ValueError(f"{field} must be > 0 because layers includes {layer!r}")
             if layer not in self.layers and ttl != 0:
                 raise ValueError(f"{field} must be 0 because layers does not include {layer!r}")
+        # What keeps the consistency promise: L2's fences and write-through. A layer that only
+        # L2 can correct is refused without it (docs/architecture.md, "Promise per layer").
+        if "dax" in self.layers and "l2" not in self.layers:
+            raise ValueError(
+                "layers includes 'dax' but not 'l2': nothing could fence DAX's item cache, so "
+                "an overwritten or deleted item could be served for dax_ttl_seconds; add 'l2' "
+                "or remove 'dax'"
+            )
+        if "l1" in self.layers and "l2" not in self.layers:
+            raise ValueError(
+                "layers includes 'l1' but not 'l2': nothing could invalidate L1 (write-through, "
+                "stream invalidation and client tracking all go through L2); add 'l2' or "
+                "remove 'l1'"
+            )
         if {"l1", "l2"} <= self.layers and self.l1_ttl_seconds > self.l2_ttl_seconds:
             raise ValueError(
                 f"l1_ttl_seconds ({self.l1_ttl_seconds}) must be <= l2_ttl_seconds "
@@ -181,20 +196,20 @@ class CachePolicy:
     def max_staleness_seconds(self, stream_lag_seconds: int) -> int:
         """How long after an acknowledged write a read may still return an older version.
 
-        L1 cannot be invalidated (its TTL counts in full); L2 is invalidated by the stream
-        (its lag counts; write-through usually makes it immediate); the API Gateway cache
-        adds its TTL. DAX without L2 has no tombstone to compare with, so its TTL counts.
+        For writes that bypass the API (straight into the table): L2 is invalidated by the
+        stream (its lag counts; write-through makes API writes immediate); L1 counts its TTL
+        in full (the bound where the server refuses client tracking); the API Gateway cache
+        adds its TTL. DAX adds nothing: L2's fence refuses any DAX answer older than what
+        the stream or a write-through reported (DAX needs L2, see the validation rules).
         HTTP clients are left out: they follow `Cache-Control`.
         """
         seconds = 0
-        if self.layers & {"l1", "l2"}:
+        if "l2" in self.layers:
             seconds += stream_lag_seconds
         if "l1" in self.layers:
             seconds += self.l1_ttl_seconds
         if "api" in self.layers:
             seconds += self.api_ttl_seconds
-        if "dax" in self.layers and "l2" not in self.layers:
-            seconds += self.dax_ttl_seconds
         return seconds
 
     # --- variants -------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 (cache_constructs/runtime): the stage cache answers what it can; every other read invokes
 Lambda, meets L1, then L2 (GET; on a miss the lease script, the origin read and the fill
 script), then DAX or DynamoDB; every write commits to DynamoDB, writes through to L2 and bumps
-the category's list generation, and its stream record invokes the invalidator, which tombstones
+the category's list generation, and its stream record invokes the invalidator, which fences
 the item and bumps the generation again. Each line of the bill belongs to one layer.
 
 `analyse()` prices the stack as configured, then each cache layer's contribution: what the rest
@@ -42,7 +42,15 @@ SERVERLESS_MIN_STORED_GB = {"valkey": 0.1, "redis": 1.0}
 ENTRY_OVERHEAD_KB = 0.1
 """Key name, envelope header and the engine's per-key overhead of one cached item."""
 
-SCRIPT_COMMANDS = {"lease": 4, "fill": 6, "write_through": 7, "invalidate": 7, "bump_generation": 3}
+SCRIPT_COMMANDS = {
+    "lease": 6,
+    "fill": 8,
+    "write_through": 10,
+    "invalidate": 9,
+    "bump_generation": 3,
+    "page_lease": 4,
+    "page_fill": 4,
+}
 """Commands each Lua script runs (its `redis.call`s). A script is charged by the larger of its
 vCPU time and its data (1 ECPU per KB); AWS publishes no vCPU formula, so each command inside
 counts as one simple command's ECPU."""
@@ -187,8 +195,8 @@ class _Month:
                 1 + SCRIPT_COMMANDS["lease"] + max(SCRIPT_COMMANDS["fill"], kb)
             )
             self.wait(self.stack.read_function, (reached + 2 * misses) * t.l2_ms)
-            # A read behind a known tombstone that DAX or an eventually consistent read answers
-            # with an old version is repeated on DynamoDB strongly consistent.
+            # A share of item origin reads is strongly consistent (docs/cost.md: cold fences and
+            # answers the fence refuses; modelled as repeats, see the note there).
             consistent = origin * t.consistent_read_share
         else:
             consistent = 0.0
@@ -212,9 +220,14 @@ class _Month:
             hits = reads * share["l2"]
             misses = reached - hits
             self.flow("l2_hits", hits)
-            # The generation GET, the page GET; a miss also SETs the page.
-            self.ecpu += reached + hits * max(1.0, page_kb) + misses * (1 + max(1.0, page_kb))
-            self.wait(self.stack.list_function, (2 * reached + misses) * t.l2_ms)
+            # The generation GET, the page GET; a miss also runs the page lease and fill scripts.
+            self.ecpu += (
+                reached
+                + hits * max(1.0, page_kb)
+                + misses
+                * (1 + SCRIPT_COMMANDS["page_lease"] + max(SCRIPT_COMMANDS["page_fill"], page_kb))
+            )
+            self.wait(self.stack.list_function, (2 * reached + 2 * misses) * t.l2_ms)
         origin = reads * share["origin"]
         # One GSI query per page, eventually consistent, its items' sizes added up per 4 KB.
         self.read_units += origin * 0.5 * _units(page_kb, 4)
@@ -249,7 +262,7 @@ class _Month:
         invocations = writes / batch
         self.invalidator_invocations = invocations
         self.flow("invalidator_invocations", invocations)
-        # Each record: the invalidate script (tombstone) and the generation bump.
+        # Each record: the invalidate script (fence) and the generation bump.
         self.ecpu += writes * (SCRIPT_COMMANDS["invalidate"] + SCRIPT_COMMANDS["bump_generation"])
         ms = invocations * t.handler_ms + writes * 2 * t.l2_ms
         self.invalidator_gb_seconds = ms / 1000 * invalidator.memory_gb

@@ -7,6 +7,7 @@ half-working cache.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,16 @@ class RuntimeConfig:
     l1_max_bytes: int
     service_name: str = SERVICE_NAME
     metrics_namespace: str = DEFAULT_METRICS_NAMESPACE
+
+    @functools.cached_property
+    def item_cache_control(self) -> str:
+        """The item responses' `Cache-Control`, computed once (read on every hit)."""
+        return self.item_policy.cache_control
+
+    @functools.cached_property
+    def list_cache_control(self) -> str:
+        """The list responses' `Cache-Control`, computed once."""
+        return self.list_policy.cache_control
 
 
 def _required(env: Mapping[str, str], name: str) -> str:

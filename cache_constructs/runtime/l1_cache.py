@@ -1,8 +1,14 @@
 """L1: a per-process cache of ready-to-send responses, bounded by entry count and bytes.
 
 An entry holds the response body bytes, ETag and version, so a hit is a dict lookup and an
-expiry check. Nothing outside this process can reach L1, so its TTL is short and it is the
-bound on staleness that the consistency promise states.
+expiry check. With a `tracker` (runtime/tracking.py: Redis client tracking) L1 is coherent
+with L2: pending invalidations are applied before every lookup, and a value enters only
+with the ticket of the tracked read that fetched it (`read_through`, then `put(ticket=)`).
+Without one, or where the server refuses tracking, the entry's short TTL is the bound on
+staleness that the consistency promise states.
+
+A request may skip L1 (`Cache-Control: no-cache`): inside `skipping_l1()` every lookup
+misses; what such a request reads from L2 may still enter L1.
 
 Eviction is W-TinyLFU (the policy of Caffeine): a new entry lands in a small LRU window
 (~1% of the entries); when the window overflows, its least recent entry becomes a
@@ -17,11 +23,15 @@ concern here and admission stays deterministic.)
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextvars import ContextVar
 from typing import NamedTuple
+
+from .tracking import L1Tracker, Ticket, TrackedRead
 
 ENTRY_OVERHEAD_BYTES = 200
 """Rough per-entry bookkeeping cost counted against the byte budget (key, tuple, dict slot)."""
@@ -42,6 +52,23 @@ _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15  # Fibonacci hashing: spreads small or sequential hash() values
 _HALVE = bytes(value >> 1 for value in range(256))
 
+TRACK_AFTER_READS = 2
+"""A key is read through the tracking connection (and may enter L1) from its second recent
+lookup on: one-off reads, which W-TinyLFU would not keep anyway, add nothing to the server's
+tracking table (docs/decision_log.md, "L1 coherence")."""
+
+_skip_l1: ContextVar[bool] = ContextVar("skip_l1", default=False)
+
+
+@contextlib.contextmanager
+def skipping_l1() -> Iterator[None]:
+    """Every L1 lookup inside the block misses (a request with `Cache-Control: no-cache`)."""
+    token = _skip_l1.set(True)
+    try:
+        yield
+    finally:
+        _skip_l1.reset(token)
+
 
 class L1Entry(NamedTuple):
     """A cached response: `body` None means not found."""
@@ -51,6 +78,8 @@ class L1Entry(NamedTuple):
     version: int | None
     expires_at: float
     size: int
+    tracked_key: str | None = None
+    """The L2 key whose invalidation discards this entry (None: untracked, TTL only)."""
 
 
 class FrequencySketch:
@@ -59,6 +88,12 @@ class FrequencySketch:
     A key's estimate is the smallest of its 4 counters (collisions only ever add). After
     `period` recorded reads every counter is halved, so the sketch follows a workload whose
     popular keys change. Not thread-safe: L1Cache calls it under its lock.
+
+    Reads of a key the cache holds (hits) are counted beside the table, in a dict, and
+    folded into its 4 counters when the key leaves the cache (`settle`): a hit then costs one
+    dict update instead of four scattered counter updates, which after the tracking poll's
+    system call (it flushes the TLB) cost more than the rest of an L1 hit. The estimate adds
+    the pending hits, so admission decisions see the same numbers.
     """
 
     def __init__(self, capacity: int, period: int) -> None:
@@ -71,6 +106,7 @@ class FrequencySketch:
         self._mask = self.width - 1
         self._table = bytearray(self.width * _ROWS)
         self._recorded = 0
+        self._resident: dict[Hashable, int] = {}
 
     def _indexes(self, key: Hashable) -> tuple[int, int, int, int]:
         h = (hash(key) * _GOLDEN) & _MASK64
@@ -106,20 +142,41 @@ class FrequencySketch:
         if self._recorded >= self.period:
             self.age()
 
+    def record_resident(self, key: Hashable) -> None:
+        """Count one read of `key` while the cache holds it (see the class docstring)."""
+        resident = self._resident
+        resident[key] = resident.get(key, 0) + 1
+        self._recorded += 1
+        if self._recorded >= self.period:
+            self.age()
+
+    def settle(self, key: Hashable) -> None:
+        """`key` left the cache: fold its pending hits into its counters."""
+        pending = self._resident.pop(key, 0)
+        if pending:
+            table = self._table
+            for i in self._indexes(key):
+                table[i] = min(table[i] + pending, _COUNTER_MAX)
+
     def frequency(self, key: Hashable) -> int:
         """Estimated reads of `key` in the recent past (0 to 15)."""
         table = self._table
         a, b, c, d = self._indexes(key)
-        return min(table[a], table[b], table[c], table[d])
+        estimate = min(table[a], table[b], table[c], table[d]) + self._resident.get(key, 0)
+        return min(estimate, _COUNTER_MAX)
 
     def age(self) -> None:
         """Halve every counter (and the period count), forgetting old popularity gradually."""
         self._table = self._table.translate(_HALVE)
         self._recorded //= 2
+        self._resident = {key: n // 2 for key, n in self._resident.items() if n > 1}
 
 
 class L1Cache:
-    """Thread-safe W-TinyLFU cache with a TTL per entry; `clock` (seconds) is injectable."""
+    """Thread-safe W-TinyLFU cache with a TTL per entry; `clock` (seconds) is injectable.
+
+    `tracker` keeps it coherent with L2 (None: the TTL alone bounds staleness).
+    """
 
     def __init__(
         self,
@@ -127,6 +184,7 @@ class L1Cache:
         max_entries: int,
         max_bytes: int,
         clock: Callable[[], float] = time.monotonic,
+        tracker: L1Tracker | None = None,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be >= 1")
@@ -144,6 +202,11 @@ class L1Cache:
         self.sketch = FrequencySketch(max_entries, max_entries * AGING_PERIOD_FACTOR)
         self._bytes = 0
         self._lock = threading.Lock()
+        # L2 key -> the entries it invalidates (an item: one; a category's generation: its pages)
+        self._by_tracked: dict[str, set[Hashable]] = {}
+        self.tracker = tracker
+        if tracker is not None:
+            tracker.attach(self)
 
     def __len__(self) -> int:
         return len(self._window) + len(self._probation) + len(self._protected)
@@ -156,10 +219,12 @@ class L1Cache:
     def get(self, key: Hashable) -> L1Entry | None:
         """The live entry for `key`, or None (an expired entry is dropped).
 
-        Every call, hit or miss, counts as a read of `key` for the admission policy.
+        Every call, hit or miss, counts as a read of `key` for the admission policy. The
+        tracker's pending invalidations are applied first; inside `skipping_l1()` it misses.
         """
+        if self.tracker is not None:
+            self.tracker.drain()
         with self._lock:
-            self.sketch.record(key)
             entry = self._window.get(key)
             if entry is not None:
                 region = self._window
@@ -170,17 +235,40 @@ class L1Cache:
                 else:
                     entry = self._probation.get(key)
                     if entry is None:
+                        self.sketch.record(key)
                         return None
                     region = self._probation
             if entry.expires_at <= self._clock():
                 del region[key]
-                self._bytes -= entry.size
+                self._forget(key, entry)
+                self.sketch.record(key)
+                return None
+            self.sketch.record_resident(key)
+            if _skip_l1.get():
                 return None
             if region is self._probation:
                 self._promote(key, entry)
             else:
                 region.move_to_end(key)
         return entry
+
+    def read_through(
+        self, key: Hashable, l2_key: str, read: Callable[[str], bytes | None]
+    ) -> TrackedRead:
+        """Read `l2_key` from L2 so that its value may enter L1 under `key`.
+
+        With a tracker and from the key's second recent lookup on, the GET goes through the
+        tracking connection and the result carries the ticket `put` needs; otherwise it is
+        `read(l2_key)` with no ticket (such a value enters only where tracking is refused).
+        """
+        tracker = self.tracker
+        if tracker is None or tracker.admits_untracked:
+            return TrackedRead(read(l2_key), None)
+        with self._lock:
+            frequent = self.sketch.frequency(key) >= TRACK_AFTER_READS
+        if not frequent:
+            return TrackedRead(read(l2_key), None)
+        return tracker.read(l2_key, read)
 
     def put(
         self,
@@ -190,8 +278,10 @@ class L1Cache:
         etag: str | None,
         version: int | None,
         ttl_seconds: float,
+        ticket: Ticket | None = None,
     ) -> bool:
-        """Store a response for `ttl_seconds`; False if it cannot fit or the TTL is not > 0.
+        """Store a response for `ttl_seconds`; False if it cannot fit, the TTL is not > 0, or
+        (with a tracker) the value has no valid `ticket` from `read_through`.
 
         A new key enters the window; a key already cached is replaced where it is. Either may
         evict other entries (or, after losing on frequency, a window entry) to stay in bounds.
@@ -199,39 +289,79 @@ class L1Cache:
         size = len(body or b"") + len(str(key)) + ENTRY_OVERHEAD_BYTES
         if ttl_seconds <= 0 or size > self.max_bytes:
             return False
-        entry = L1Entry(body, etag, version, self._clock() + ttl_seconds, size)
+        if self.tracker is None:
+            return self._store(key, L1Entry(body, etag, version, self._clock() + ttl_seconds, size))
+
+        def store(tracked_key: str | None) -> bool:
+            expires_at = self._clock() + ttl_seconds
+            return self._store(key, L1Entry(body, etag, version, expires_at, size, tracked_key))
+
+        return self.tracker.admit(ticket, store)
+
+    def _store(self, key: Hashable, entry: L1Entry) -> bool:
         with self._lock:
             for region in (self._window, self._probation, self._protected):
                 old = region.get(key)
                 if old is not None:
                     region[key] = entry
                     region.move_to_end(key)
-                    self._bytes += size - old.size
+                    self._bytes += entry.size - old.size
+                    self._unindex(key, old)
                     break
             else:
                 self._window[key] = entry
-                self._bytes += size
+                self._bytes += entry.size
+            if entry.tracked_key is not None:
+                self._by_tracked.setdefault(entry.tracked_key, set()).add(key)
             self._evict()
         return True
 
     def discard(self, key: Hashable) -> None:
         """Forget `key` if present."""
         with self._lock:
-            for region in (self._window, self._probation, self._protected):
-                old = region.pop(key, None)
-                if old is not None:
-                    self._bytes -= old.size
-                    return
+            self._discard(key)
+
+    def discard_tracked(self, l2_key: str) -> None:
+        """Forget every entry that depends on `l2_key` (an invalidation from the server)."""
+        with self._lock:
+            for key in self._by_tracked.pop(l2_key, ()):
+                self._discard(key)
 
     def clear(self) -> None:
         """Forget every entry (the frequency sketch keeps its history)."""
         with self._lock:
+            for region in (self._window, self._probation, self._protected):
+                for key in region:
+                    self.sketch.settle(key)
             self._window.clear()
             self._probation.clear()
             self._protected.clear()
+            self._by_tracked.clear()
             self._bytes = 0
 
     # --- policy (called with the lock held) --------------------------------------------------
+
+    def _discard(self, key: Hashable) -> None:
+        for region in (self._window, self._probation, self._protected):
+            old = region.pop(key, None)
+            if old is not None:
+                self._forget(key, old)
+                return
+
+    def _forget(self, key: Hashable, entry: L1Entry) -> None:
+        """Account for an entry that just left its region."""
+        self._bytes -= entry.size
+        self._unindex(key, entry)
+        self.sketch.settle(key)
+
+    def _unindex(self, key: Hashable, entry: L1Entry) -> None:
+        if entry.tracked_key is None:
+            return
+        keys = self._by_tracked.get(entry.tracked_key)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_tracked[entry.tracked_key]
 
     def _promote(self, key: Hashable, entry: L1Entry) -> None:
         """A probation entry read again moves to protected, whose overflow goes back."""
@@ -261,4 +391,4 @@ class L1Cache:
                 has_candidate = False
                 if self.sketch.frequency(candidate) <= self.sketch.frequency(victim):
                     victim = candidate
-            self._bytes -= region.pop(victim).size
+            self._forget(victim, region.pop(victim))

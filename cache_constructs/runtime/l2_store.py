@@ -29,7 +29,7 @@ from redis.exceptions import (
     ResponseError,
 )
 
-from cache_constructs.contract.keys import ItemKeys
+from cache_constructs.contract.keys import ItemKeys, PageKeys
 
 from .breaker import CircuitBreaker
 from .errors import CacheUnavailable
@@ -42,16 +42,21 @@ RETRY_MAX_BACKOFF_SECONDS = 1.0
 """Backoff of `retrying` calls: full jitter up to 50 ms, 100 ms, ... capped at 1 s, so Redis
 coming back is noticed within about a second."""
 
-TOMBSTONE_TTL_MS = 300_000
-"""Tombstones outlive any in-flight fill (longer than the read function's timeout)."""
+FENCE_MIN_TTL_MS = 300_000
+"""A fence lives at least this long (longer than any read function's timeout), and at least as
+long as the value it guards (the caches pass that). Its TTL is a cost knob, not a correctness
+condition: a lost fence only makes the next reader read the origin strongly consistently."""
 
 _SCRIPT_NAMES = (
     "lease",
+    "renew_lease",
     "release_lease",
     "fill",
     "write_through",
     "invalidate",
     "bump_generation",
+    "page_lease",
+    "page_fill",
 )
 
 # Result codes of fill.lua / write_through.lua.
@@ -60,6 +65,7 @@ REFUSED_EPOCH = 0
 REFUSED_STALE = -1
 REFUSED_OLDER = -2
 REFUSED_NEGATIVE_OVER_LIVE = -3
+REFUSED_UNANCHORED = -4
 
 
 # Error replies that say the server (not one key or one command) cannot serve us: they count
@@ -68,15 +74,36 @@ REFUSED_NEGATIVE_OVER_LIVE = -3
 _SERVER_WIDE_REPLIES = (OutOfMemoryError, ReadOnlyError, ClusterDownError, NoPermissionError)
 
 
-class LeaseResult(NamedTuple):
-    """What lease.lua saw: the value (if one appeared), the tombstone, and the lease."""
+class ItemLease(NamedTuple):
+    """What lease.lua saw: the value (if any), the item's fence, and the lease."""
 
     value: bytes | None
-    stale_through: int
     epoch: int
+    """The fence's epoch (random when lease.lua had to create the fence)."""
+    stale_through: int
+    """fence.v: the highest version known stale (-1 if none)."""
+    committed: int | None
+    """fence.k: the highest version known committed, or None while the fence is not anchored
+    (new, or recreated after it was lost): then only a strongly consistent read may be
+    trusted."""
     acquired: bool
     lease_ttl_ms: int
     """The lease's remaining lifetime, whoever holds it (<= 0: no lease)."""
+
+    @property
+    def anchored(self) -> bool:
+        """True when the fence can vouch for a possibly stale origin answer."""
+        return self.committed is not None
+
+
+class PageLease(NamedTuple):
+    """What page_lease.lua saw: the current generation, the page (if any), and the lease."""
+
+    generation: int | None
+    """The category's current generation (None if it has none)."""
+    value: bytes | None
+    acquired: bool
+    lease_ttl_ms: int
 
 
 def _load_script(name: str) -> str:
@@ -251,63 +278,136 @@ class L2Store:
         """SET `key` with a PX time-to-live."""
         self._call(lambda c: c.set(key, value, px=ttl_ms))
 
-    def generation(self, key: str, seed: int) -> int:
-        """The list generation at `key`, starting it at `seed` if it does not exist yet."""
+    def generation(self, key: str, floor: int) -> int:
+        """The list generation at `key`, starting it at `floor` if it does not exist yet
+        (`keys.generation_floor`: a new counter begins now, like a bump)."""
 
         def read(c: Any) -> int:
             value = c.get(key)
             if value is None:
-                c.set(key, seed, nx=True)
+                c.set(key, floor, nx=True)
                 value = c.get(key)
             return int(value)
 
         return self._call(read)
 
+    # --- leases (items and pages) ---------------------------------------------------------
+
+    def renew_lease(self, lease_key: str, token: str, lease_ms: int) -> bool:
+        """Push the lease's expiry `lease_ms` out if it is still ours; True if it was."""
+        return bool(self._script("renew_lease", [lease_key], [token, lease_ms]))
+
+    def release_lease(self, lease_key: str, token: str) -> bool:
+        """Delete the fill lease if it is still ours (token-checked); True if it was."""
+        return bool(self._script("release_lease", [lease_key], [token]))
+
     # --- item scripts ---------------------------------------------------------------------
 
-    def lease(self, keys: ItemKeys, token: str, lease_ms: int) -> LeaseResult:
-        """Read value and tombstone and try to take the fill lease, atomically."""
-        value, stale_through, epoch, acquired, lease_ttl_ms = self._script(
-            "lease", [keys.value, keys.tombstone, keys.lease], [token, lease_ms]
+    def lease(
+        self, keys: ItemKeys, token: str, lease_ms: int, *, epoch_seed: int, fence_ttl_ms: int
+    ) -> ItemLease:
+        """Read value and fence (creating a missing fence at `epoch_seed`) and try to take
+        the fill lease, atomically."""
+        value, epoch, stale_through, committed, acquired, lease_ttl_ms = self._script(
+            "lease",
+            [keys.value, keys.fence, keys.lease],
+            [token, lease_ms, epoch_seed, fence_ttl_ms],
         )
-        return LeaseResult(value, int(stale_through), int(epoch), bool(acquired), int(lease_ttl_ms))
-
-    def release_lease(self, keys: ItemKeys, token: str) -> bool:
-        """Delete the fill lease if it is still ours (token-checked); True if it was."""
-        return bool(self._script("release_lease", [keys.lease], [token]))
+        return ItemLease(
+            value,
+            int(epoch),
+            int(stale_through),
+            int(committed) if committed else None,
+            bool(acquired),
+            int(lease_ttl_ms),
+        )
 
     def fill(
-        self, keys: ItemKeys, *, version: int, epoch: int, envelope: bytes, ttl_ms: int, token: str
+        self,
+        keys: ItemKeys,
+        *,
+        version: int,
+        epoch: int,
+        envelope: bytes,
+        ttl_ms: int,
+        token: str,
+        consistent: bool,
+        fence_ttl_ms: int,
     ) -> int:
         """Run fill.lua; returns LANDED or a REFUSED_* code."""
         return int(
             self._script(
                 "fill",
-                [keys.value, keys.tombstone, keys.lease],
-                [version, epoch, envelope, ttl_ms, token],
+                [keys.value, keys.fence, keys.lease],
+                [version, epoch, envelope, ttl_ms, token, int(consistent), fence_ttl_ms],
             )
         )
 
-    def write_through(self, keys: ItemKeys, *, version: int, envelope: bytes, ttl_ms: int) -> int:
+    def write_through(
+        self,
+        keys: ItemKeys,
+        *,
+        version: int,
+        envelope: bytes,
+        ttl_ms: int,
+        epoch_seed: int,
+        fence_ttl_ms: int,
+    ) -> int:
         """Run write_through.lua; returns LANDED or a REFUSED_* code."""
         return int(
             self._script(
                 "write_through",
-                [keys.value, keys.tombstone],
-                [version, envelope, ttl_ms, TOMBSTONE_TTL_MS],
+                [keys.value, keys.fence],
+                [version, envelope, ttl_ms, fence_ttl_ms, epoch_seed],
             )
         )
 
-    def invalidate(self, keys: ItemKeys, *, stale_through: int) -> bool:
+    def invalidate(
+        self, keys: ItemKeys, *, stale_through: int, epoch_seed: int, fence_ttl_ms: int
+    ) -> bool:
         """Run invalidate.lua; True if a cached entry was deleted."""
         return bool(
             self._script(
                 "invalidate",
-                [keys.value, keys.tombstone, keys.lease],
-                [stale_through, TOMBSTONE_TTL_MS],
+                [keys.value, keys.fence, keys.lease],
+                [stale_through, fence_ttl_ms, epoch_seed],
             )
         )
 
-    def bump_generation(self, key: str, seed: int) -> int:
-        """INCR a list generation (or start it at `seed`); returns the new generation."""
-        return int(self._script("bump_generation", [key], [seed]))
+    # --- list scripts ---------------------------------------------------------------------
+
+    def bump_generation(self, key: str, floor: int) -> int:
+        """Move a list generation to max(generation + 1, `floor`); returns the new one."""
+        return int(self._script("bump_generation", [key], [floor]))
+
+    def page_lease(
+        self, generation_key: str, keys: PageKeys, generation: int, token: str, lease_ms: int
+    ) -> PageLease:
+        """Check the generation, read the page and try to take its fill lease, atomically."""
+        current, value, acquired, lease_ttl_ms = self._script(
+            "page_lease",
+            [generation_key, keys.value, keys.lease],
+            [generation, token, lease_ms],
+        )
+        return PageLease(
+            int(current) if current else None, value, bool(acquired), int(lease_ttl_ms)
+        )
+
+    def page_fill(
+        self,
+        generation_key: str,
+        keys: PageKeys,
+        *,
+        generation: int,
+        envelope: bytes,
+        ttl_ms: int,
+        token: str,
+    ) -> bool:
+        """Store a page computed under `generation` if that is still current; True if so."""
+        return bool(
+            self._script(
+                "page_fill",
+                [generation_key, keys.value, keys.lease],
+                [generation, envelope, ttl_ms, token],
+            )
+        )

@@ -1,6 +1,9 @@
 """The origin: DynamoDB, with DAX in front of item reads when configured.
 
-boto3 and amazondax are imported on first use (the miss path), never on the L2-hit path.
+An answer that may be stale (DAX, an eventually consistent read) is served only when the
+item's L2 fence vouches for its version (`Fence`); everything else is a strongly consistent
+DynamoDB read. boto3 and amazondax are imported on first use (the miss path), never on the
+L2-hit path.
 DAX failures fall back to DynamoDB (counted as `DaxFallback`) behind a breaker, so a dead
 DAX cluster costs one timeout per cooldown, not one per request. Lists query the GSI on
 DynamoDB directly: DAX's query cache is not invalidated by writes.
@@ -11,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import telemetry
 from .breaker import CircuitBreaker
@@ -67,6 +70,25 @@ def _default_dax(endpoint: str, region: str) -> Any:
         region_name=region,
         config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}),
     )
+
+
+class Fence(NamedTuple):
+    """What an item's anchored L2 fence knows: versions <= `stale_through` are stale, and
+    `committed` was committed (so nothing older is current)."""
+
+    stale_through: int
+    committed: int
+
+    def vouches_for(self, version: int) -> bool:
+        """True when an answer of `version` from a possibly stale source may be served."""
+        return version > self.stale_through and version >= self.committed
+
+
+class OriginAnswer(NamedTuple):
+    """An origin read: the item (None: not found) and whether it was strongly consistent."""
+
+    item: Item | None
+    consistent: bool
 
 
 class _Lazy:
@@ -186,27 +208,29 @@ class Origin:
             telemetry.count(telemetry.ORIGIN_READ)
             telemetry.latency(telemetry.ORIGIN_LATENCY, elapsed_ms)
 
-    def get_item(self, item_id: str, *, stale_through: int = -1) -> Item | None:
-        """The item's attribute-value form, or None.
+    def get_item(self, item_id: str, *, fence: Fence | None = None) -> OriginAnswer:
+        """The item's attribute-value form (or None), and whether a strongly consistent read
+        produced it.
 
-        `stale_through` is the tombstone's version (-1 if unknown): when DAX answers with
-        that version or older (or with nothing while a tombstone exists), its item cache is
-        behind an out-of-band write or a delete/recreate, so the item is read again from
-        DynamoDB with a strongly consistent read. The same holds for an eventually consistent
-        DynamoDB read that lags a write.
+        DAX (when the policy uses it) and an eventually consistent DynamoDB read may answer
+        with an old copy: such an answer is trusted only when an anchored `fence` vouches for
+        it (a version above `fence.stale_through` and at least `fence.committed`); a
+        not-found from them is never trusted. Everything else (no fence: a cold, expired or
+        evicted one, or L2 bypassed) is a strongly consistent DynamoDB read, which DAX would
+        only pass through.
         """
         request = {"TableName": self.table_name, "Key": self.codec.item_key(item_id)}
-        if self.use_dax_for_reads:
-            response = self._timed(lambda: self.call_with_fallback("get_item", request))
-        else:
-            response = self._timed(lambda: self.dynamodb().get_item(**request))
-        item = response.get("Item")
-        if stale_through >= 0 and (item is None or self.codec.version_of(item) <= stale_through):
-            # DAX's item cache (or an eventually consistent read) is behind a known write.
-            consistent = {**request, "ConsistentRead": True}
-            response = self._timed(lambda: self.dynamodb().get_item(**consistent))
+        if fence is not None:
+            if self.use_dax_for_reads:
+                response = self._timed(lambda: self.call_with_fallback("get_item", request))
+            else:
+                response = self._timed(lambda: self.dynamodb().get_item(**request))
             item = response.get("Item")
-        return item
+            if item is not None and fence.vouches_for(self.codec.version_of(item)):
+                return OriginAnswer(item, consistent=False)
+        consistent = {**request, "ConsistentRead": True}
+        response = self._timed(lambda: self.dynamodb().get_item(**consistent))
+        return OriginAnswer(response.get("Item"), consistent=True)
 
     def query_collection(
         self, collection: str, limit: int, exclusive_start_key: Item | None

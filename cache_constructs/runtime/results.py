@@ -1,33 +1,39 @@
-"""What a cached read returns to a handler."""
+"""What a cached read returns to a handler: one `Rendered` value and the layer that served it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
+
+from .codec import Rendered
 
 HIT_L1 = "HIT-L1"
 HIT_L2 = "HIT-L2"
 MISS = "MISS"
 STALE = "STALE"
 BYPASS = "BYPASS"
-X_CACHE_VALUES: tuple[str, ...] = (HIT_L1, HIT_L2, MISS, STALE, BYPASS)
-"""Values of the `X-Cache` response header (docs/architecture.md)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CachedRead:
-    """A ready-to-send response body and its validators.
+class CachedRead(NamedTuple):
+    """A ready-to-send response and the `X-Cache` value of the layer that answered.
 
-    `body` is None when the product does not exist (a 404, possibly negatively cached).
-    `version` is the product version (None for lists and not-found).
-    `x_cache` says which layer answered: one of `X_CACHE_VALUES`.
+    `value` is None when the item does not exist (a 404, possibly negatively cached). Every
+    layer stores and hands on the same `Rendered`; `body`, `etag` and `version` are views of it.
     """
 
-    body: bytes | None
-    etag: str | None
-    version: int | None
+    value: Rendered | None
     x_cache: str
 
     @property
-    def found(self) -> bool:
-        """True when there is a body to send."""
-        return self.body is not None
+    def body(self) -> bytes | None:
+        """The response body, or None for not found."""
+        return None if self.value is None else self.value.body
+
+    @property
+    def etag(self) -> str | None:
+        """The body's strong ETag, or None for not found."""
+        return None if self.value is None else self.value.etag
+
+    @property
+    def version(self) -> int | None:
+        """The item version (a page's is its codec's constant), or None for not found."""
+        return None if self.value is None else self.value.version

@@ -154,18 +154,6 @@ def test_max_staleness_adds_l1_ttl_stream_lag_and_api_ttl() -> None:
     assert CachePolicy.CRITICAL.max_staleness_seconds(lag) == 0
 
 
-def test_max_staleness_counts_dax_ttl_without_l2() -> None:
-    policy = custom(
-        layers={"dax"},
-        client_ttl_seconds=0,
-        api_ttl_seconds=0,
-        l1_ttl_seconds=0,
-        l2_ttl_seconds=0,
-        negative_ttl_seconds=0,
-    )
-    assert policy.max_staleness_seconds(2) == 30
-
-
 def test_without_layers_zeroes_their_ttls() -> None:
     policy = CachePolicy.SEMI_STATIC.without_layers("api", "l1")
     assert policy.layers == frozenset({"client", "l2", "dax"})

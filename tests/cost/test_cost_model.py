@@ -124,20 +124,20 @@ def test_valkey_serverless_minimum_storage_and_ecpus(book: PriceBook) -> None:
     # Stored: 10,000 items x (1 KB + 0.1 KB overhead) = 0.0105 GB, under the 100 MB minimum:
     # 0.1 GB x 730 h x $0.10 = $7.30.
     assert month.lines["valkey_storage"] == pytest.approx(7.30)
-    # ECPUs: 800,000 hits x 1 (a 1 KB GET) + 200,000 misses x (GET 1 + lease script 4 + fill
-    # script 6) = 800,000 + 2,200,000 = 3,000,000 x $0.002/M = $0.006.
-    assert month.flows["ecpu"] == pytest.approx(3_000_000)
-    assert month.lines["valkey_ecpu"] == pytest.approx(0.006)
+    # ECPUs: 800,000 hits x 1 (a 1 KB GET) + 200,000 misses x (GET 1 + lease script 6 + fill
+    # script 8) = 800,000 + 3,000,000 = 3,800,000 x $0.002/M = $0.0076.
+    assert month.flows["ecpu"] == pytest.approx(3_800_000)
+    assert month.lines["valkey_ecpu"] == pytest.approx(0.0076)
     result = layer(analysis, "l2")
-    assert result.monthly_cost == pytest.approx(7.306)
+    assert result.monthly_cost == pytest.approx(7.3076)
     # Saved: 800,000 reads x 0.5 unit x $0.25/M = $0.10 of DynamoDB and 800,000 x 10 ms =
     # 8,000 GB-s = $0.08 of Lambda; added: (1,000,000 GETs + 2 x 200,000 scripts) x 1 ms =
-    # 1,400 GB-s = $0.014 of Lambda. Savings $0.166; net $0.166 - $7.306 = $-7.14.
+    # 1,400 GB-s = $0.014 of Lambda. Savings $0.166; net $0.166 - $7.3076 = $-7.1416.
     assert result.savings == pytest.approx(0.166)
-    assert result.net == pytest.approx(-7.14)
-    # Per request: ($0.166 - $0.006) / 1,000,000 = $0.00000016 -> $7.30 / $0.00000016
-    # = 45,625,000 requests a month.
-    assert result.break_even == pytest.approx(45_625_000, rel=1e-6)
+    assert result.net == pytest.approx(-7.1416)
+    # Per request: ($0.166 - $0.0076) / 1,000,000 = $0.0000001584 -> $7.30 / $0.0000001584
+    # = 46,085,858.6 requests a month.
+    assert result.break_even == pytest.approx(7.30 / 0.0000001584, rel=1e-6)
 
 
 def test_ecpus_and_write_units_scale_with_item_size(book: PriceBook) -> None:
@@ -184,10 +184,10 @@ def test_writes_cause_l2_commands_and_the_invalidator(book: PriceBook) -> None:
     s = stack(valkey=ServerlessCacheConfig("valkey", None), invalidator=QUARTER_GB)
     t = traffic(l2=1.0, requests=2_000_000, reads_per_write=1.0)  # 1,000,000 of each
     month = bill(s, t, book, {"l1", "l2"})
-    # ECPUs: reads 1,000,000 GET hits x 1; each write: write-through script max(7, 1 KB) + list
-    # bump 3 = 10; each stream record: invalidate script 7 + bump 3 = 10.
-    # 1,000,000 + 10,000,000 + 10,000,000 = 21,000,000.
-    assert month.flows["ecpu"] == pytest.approx(21_000_000)
+    # ECPUs: reads 1,000,000 GET hits x 1; each write: write-through script max(10, 1 KB) +
+    # list bump 3 = 13; each stream record: invalidate script 9 + bump 3 = 12.
+    # 1,000,000 + 13,000,000 + 12,000,000 = 26,000,000.
+    assert month.flows["ecpu"] == pytest.approx(26_000_000)
     # 1,000,000 records a month = 0.38 a second, under one per poll: one invocation each.
     assert month.flows["invalidator_invocations"] == pytest.approx(1_000_000)
     assert month.lines["invalidator_requests"] == pytest.approx(0.20)  # x $0.20/M

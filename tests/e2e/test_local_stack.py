@@ -120,9 +120,11 @@ def test_crud_with_cache_headers_and_preconditions(stack: StackProcess) -> None:
     assert created.json()["version"] == 1
 
     first = stack.request("GET", f"/products/{product_id}")
+    tracked = stack.request("GET", f"/products/{product_id}")
     second = stack.request("GET", f"/products/{product_id}")
-    assert first.status == second.status == 200
+    assert first.status == tracked.status == second.status == 200
     assert first.x_cache in ("MISS", "HIT-L2")  # write-through may have filled L2 already
+    assert tracked.x_cache == "HIT-L2"  # read through L1's tracking connection: kept in L1
     assert second.x_cache == "HIT-L1"
     assert second.json() == created.json()
     etag = second.headers["ETag"]
@@ -173,6 +175,25 @@ def test_first_read_of_an_uncached_item_is_a_miss_then_a_hit(stack: StackProcess
     assert reads[0].x_cache == "MISS"
     assert reads[1].x_cache in ("HIT-L1", "HIT-L2")
     assert reads[2].x_cache in ("HIT-L1", "HIT-L2")
+
+
+def test_a_write_through_the_api_is_read_back_at_once_past_l1(stack: StackProcess) -> None:
+    # The read worker (its own process, like a Lambda environment) serves the product from
+    # L1; a PUT through the write worker must be what the very next GET returns.
+    product_id = _new_id("ryw")
+    assert stack.request("POST", "/products", body=_product(product_id)).status == 201
+    reads = [stack.request("GET", f"/products/{product_id}") for _ in range(3)]
+    assert reads[-1].x_cache == "HIT-L1"
+    for price in (2, 3, 4):
+        updated = stack.request(
+            "PUT", f"/products/{product_id}", body=_product(product_id, price=price)
+        )
+        assert updated.status == 200
+        after = stack.request("GET", f"/products/{product_id}")
+        assert (after.json()["price"], after.json()["version"]) == (
+            price,
+            updated.json()["version"],
+        )
 
 
 def test_bad_input_is_a_4xx_naming_the_field(stack: StackProcess) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -77,8 +78,9 @@ class FakeClock:
 class CountingDynamo:
     """Wraps the moto DynamoDB client: counts reads and runs an optional hook inside them.
 
-    The hook runs after DynamoDB answered and before the answer is returned, which is
-    exactly "a slow reader": tests hold it on a threading.Event to force interleavings.
+    The hooks run after DynamoDB answered and before the answer is returned, which is
+    exactly "a slow reader" (or a slow query): tests hold them on a threading.Event to force
+    interleavings.
     """
 
     def __init__(self, client: Any) -> None:
@@ -86,6 +88,7 @@ class CountingDynamo:
         self.reads: list[dict[str, Any]] = []
         self.queries = 0
         self.on_get_item: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
+        self.on_query: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
         self._lock = threading.Lock()
 
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
@@ -97,9 +100,15 @@ class CountingDynamo:
         return response
 
     def query(self, **kwargs: Any) -> dict[str, Any]:
+        response = self._client.query(**kwargs)
         with self._lock:
             self.queries += 1
-        return self._client.query(**kwargs)
+        if self.on_query is not None:
+            self.on_query(kwargs, response)
+        return response
+
+    def consistent_reads(self) -> int:
+        return sum(1 for read in self.reads if read.get("ConsistentRead"))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)
@@ -127,3 +136,49 @@ def rendered(product: dict[str, Any]) -> Rendered:
 
 def delete_product(client: Any, product_id: str) -> None:
     client.delete_item(TableName=TABLE, Key=product_key(product_id))
+
+
+class FakeDax:
+    """DAX's item cache as the runtime meets it: a botocore-like client whose get_item answers
+    from `items` (what DAX still holds, possibly old) or raises `fail_with`; writes go to
+    `backing` (DynamoDB behind it). No DAX emulator exists; everything behind it is moto."""
+
+    def __init__(self, backing: Any = None) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+        self.fail_with: Exception | None = None
+        self.backing = backing
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("get_item", kwargs))
+        if self.fail_with is not None:
+            raise self.fail_with
+        key = kwargs["Key"]["PK"]["S"]
+        return {"Item": self.items[key]} if key in self.items else {}
+
+    def put_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("put_item", kwargs))
+        if self.fail_with is not None:
+            raise self.fail_with
+        return dict(self.backing.put_item(**kwargs))
+
+    def remember(self, product: dict[str, Any]) -> None:
+        """DAX's item cache holds `product` (e.g. read or written through DAX earlier)."""
+        self.items["PRODUCT#" + product["productId"]] = item_from_product(product)
+
+
+class WaitTracker:
+    """An injected `sleep` for the lease wait: records which threads are waiting."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.waiting: set[int] = set()
+        self.all_waiting = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            self.waiting.add(threading.get_ident())
+            if len(self.waiting) >= self.expected:
+                self.all_waiting.set()
+        time.sleep(seconds)  # the runtime's short poll backoff itself

@@ -10,7 +10,7 @@ from redis.cluster import RedisCluster
 from redis_servers import ACL_PASSWORD, ACL_USER
 from runtime_helpers import base_env, put_product, rendered
 
-from cache_constructs.contract.keys import generation_key, item_keys, page_key
+from cache_constructs.contract.keys import generation_key, item_keys, page_keys
 from cache_constructs.product.domain.codec import PRODUCT_CODEC
 from cache_constructs.runtime.config import load_config
 from cache_constructs.runtime.iam_auth import ElastiCacheIAMProvider
@@ -19,7 +19,8 @@ from cache_constructs.runtime.runtime import build_runtime
 
 
 def exercise_every_script(runtime, counting_dynamo, product_id: str, category: str) -> None:
-    """Miss+lease+fill, hit, write-through, invalidation, negative fill, list read + bump."""
+    """Miss+lease+fill, hit, write-through, invalidation, negative fill, list lease+fill, bump,
+    lease renewal."""
     items = runtime.items
     put_product(counting_dynamo, product_id, 1, category=category)
     assert items.read(product_id).x_cache == "MISS"
@@ -39,6 +40,11 @@ def exercise_every_script(runtime, counting_dynamo, product_id: str, category: s
     assert runtime.lists.bump([category]) is True
     runtime.lists.l1.clear()
     assert runtime.lists.read(category, 5, None).x_cache == "MISS"
+    lease_key = item_keys(product_id).lease
+    assert runtime.l2.client.set(lease_key, "mine", px=1000)
+    assert runtime.l2.renew_lease(lease_key, "mine", 60_000) is True
+    assert 1000 < runtime.l2.client.pttl(lease_key) <= 60_000
+    assert runtime.l2.release_lease(lease_key, "mine") is True
     assert runtime.l2.breaker.state == "closed"
 
 
@@ -94,7 +100,7 @@ def test_cluster_item_and_list_keys_map_to_one_slot(redis_cluster):
             slots = {node.execute_command("CLUSTER KEYSLOT", k) for k in item_keys(product_id)}
             assert len(slots) == 1
         for category in ("books", "home garden"):
-            keys = [generation_key(category), page_key(category, 7, 20, "abc")]
+            keys = [generation_key(category), *page_keys(category, 7, 20, "abc")]
             assert len({node.execute_command("CLUSTER KEYSLOT", k) for k in keys}) == 1
 
 

@@ -5,14 +5,17 @@ then write-through, possibly late or never), deletes (commit, then invalidation)
 records (delivered late and in any order) against the real Lua scripts. Item states are
 ordered: live version V is (V, 0), "deleted after V" is (V, 1); a recreate continues at V+1.
 
-The cached value may also be evicted at any step (its tombstone stays: it has a TTL longer
-than any read). Invariants:
+The cached value, the fence, or both may also be evicted at any step (a lost fence is
+recreated with a new random epoch, so a reader's fill can never match again). Readers read
+the origin strongly consistently here (what a reader does when the fence is new). Invariants:
 - at every step, the cached entry (if any) is not older than the newest state the cache has
   been told about (by a write-through or an invalidation);
 - once every stream record is delivered, the cached entry (if any) is the origin's state.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import redis
 from hypothesis import HealthCheck, example, given, settings
@@ -21,10 +24,16 @@ from hypothesis import strategies as st
 from cache_constructs.contract.keys import item_keys
 from cache_constructs.runtime import envelope
 from cache_constructs.runtime.breaker import CircuitBreaker
+from cache_constructs.runtime.codec import Rendered
 from cache_constructs.runtime.l2_store import LANDED, L2Store
 
 KEYS = item_keys("m")
 TTL_MS = 600_000
+FENCE_TTL_MS = 900_000
+
+
+def value_of(version: int) -> Rendered:
+    return Rendered(b"%d" % version, '"e"', version)
 
 
 class Model:
@@ -37,11 +46,21 @@ class Model:
         self.write_throughs: list[int] = []
         self.stream: list[tuple[int, tuple[int, int]]] = [(0, (1, 0))]  # (S, state it tells)
         self.negative_state: tuple[int, int] | None = None
+        self._epochs = itertools.count(1 << 40)  # every new fence gets an epoch never seen
+
+    def _seed(self) -> int:
+        return next(self._epochs)
 
     # --- actors ---------------------------------------------------------------------------
 
     def start_reader(self) -> None:
-        lease = self.store.lease(KEYS, f"r{len(self.readers)}", 5000)
+        lease = self.store.lease(
+            KEYS,
+            f"r{len(self.readers)}",
+            5000,
+            epoch_seed=self._seed(),
+            fence_ttl_ms=FENCE_TTL_MS,
+        )
         self.readers.append({"lease": lease, "seen": None, "done": False})
 
     def reader_reads_origin(self, index: int) -> None:
@@ -56,9 +75,9 @@ class Model:
         reader["done"] = True
         version, deleted = reader["seen"]
         if deleted:
-            raw, fill_version = envelope.encode_not_found(1), -1
+            raw, fill_version = envelope.encode(None, 1), -1
         else:
-            raw, fill_version = envelope.encode(version, 1, '"e"', b"%d" % version), version
+            raw, fill_version = envelope.encode(value_of(version), 1), version
         outcome = self.store.fill(
             KEYS,
             version=fill_version,
@@ -66,6 +85,8 @@ class Model:
             envelope=raw,
             ttl_ms=TTL_MS,
             token="",
+            consistent=True,
+            fence_ttl_ms=FENCE_TTL_MS,
         )
         if outcome == LANDED and deleted:
             self.negative_state = reader["seen"]
@@ -89,8 +110,14 @@ class Model:
         if not self.write_throughs:
             return
         version = self.write_throughs.pop(index % len(self.write_throughs))
-        raw = envelope.encode(version, 1, '"e"', b"%d" % version)
-        self.store.write_through(KEYS, version=version, envelope=raw, ttl_ms=TTL_MS)
+        self.store.write_through(
+            KEYS,
+            version=version,
+            envelope=envelope.encode(value_of(version), 1),
+            ttl_ms=TTL_MS,
+            epoch_seed=self._seed(),
+            fence_ttl_ms=FENCE_TTL_MS,
+        )
         self.told = max(self.told, (version, 0))
 
     def deliver_stream_record(self, index: int) -> None:
@@ -100,11 +127,24 @@ class Model:
         self.invalidate(stale_through, state)
 
     def evict(self) -> None:
-        """The cached value goes (LRU eviction or its TTL): the tombstone stays."""
+        """The cached value goes (LRU eviction or its TTL): the fence stays."""
         self.client.delete(KEYS.value)
 
+    def evict_fence(self) -> None:
+        """The fence goes (volatile-lru evicts keys with a TTL): the value may stay."""
+        self.client.delete(KEYS.fence)
+
+    def evict_all(self) -> None:
+        """Memory pressure takes everything of this item (allkeys-lru, or a FLUSHALL)."""
+        self.client.delete(*KEYS)
+
     def invalidate(self, stale_through: int, state: tuple[int, int]) -> None:
-        self.store.invalidate(KEYS, stale_through=stale_through)
+        self.store.invalidate(
+            KEYS,
+            stale_through=stale_through,
+            epoch_seed=self._seed(),
+            fence_ttl_ms=FENCE_TTL_MS,
+        )
         self.told = max(self.told, state)
 
     # --- observation ----------------------------------------------------------------------
@@ -114,7 +154,7 @@ class Model:
         if raw is None:
             return None
         decoded = envelope.decode(raw)
-        if decoded.not_found:
+        if decoded.value is None:
             assert self.negative_state is not None
             return self.negative_state
         return (decoded.version, 0)
@@ -131,6 +171,8 @@ ACTIONS = st.one_of(
     st.tuples(st.just("write")),
     st.tuples(st.just("delete")),
     st.tuples(st.just("evict")),
+    st.tuples(st.just("evict_fence")),
+    st.tuples(st.just("evict_all")),
     st.tuples(st.just("deliver_write_through"), st.integers(0, 5)),
     st.tuples(st.just("deliver_stream_record"), st.integers(0, 5)),
 )
@@ -170,6 +212,28 @@ ACTIONS = st.one_of(
         ("write",),
         ("deliver_write_through", 1),
         ("evict",),
+        ("deliver_write_through", 0),
+    ]
+)
+# defect 1: a slow reader, a write-through and its stream record, then everything evicted
+@example(
+    actions=[
+        ("start_reader",),
+        ("reader_reads_origin", 0),
+        ("write",),
+        ("deliver_write_through", 0),
+        ("deliver_stream_record", 1),
+        ("evict_all",),
+        ("reader_fills", 0),
+    ]
+)
+# a late write-through after the newer one's value and fence were evicted
+@example(
+    actions=[
+        ("write",),
+        ("write",),
+        ("deliver_write_through", 1),
+        ("evict_all",),
         ("deliver_write_through", 0),
     ]
 )

@@ -5,29 +5,39 @@ from __future__ import annotations
 import pytest
 from redis.cluster import key_slot
 
-from cache_constructs.contract.keys import generation_key, item_keys, page_key
+from cache_constructs.contract.keys import (
+    GENERATION_RANDOM_BITS,
+    bumped_at_ms,
+    generation_floor,
+    generation_key,
+    item_keys,
+    page_keys,
+)
 from cache_constructs.runtime import envelope
+from cache_constructs.runtime.codec import Rendered
 
 
 def test_envelope_round_trip():
-    raw = envelope.encode(7, 1234, '"abc"', b'{"a":"x\\ny|z"}\n')
+    value = Rendered(b'{"a":"x\\ny|z"}\n', '"abc"', 7)
+    raw = envelope.encode(value, 1234)
     assert raw == b'7|1234|"abc"\n{"a":"x\\ny|z"}\n'
     decoded = envelope.decode(raw)
-    assert decoded == (7, 1234, '"abc"', b'{"a":"x\\ny|z"}\n')
-    assert not decoded.not_found
+    assert decoded == (value, 1234)
+    assert decoded.version == 7
 
 
 def test_negative_envelope():
-    raw = envelope.encode_not_found(99)
+    raw = envelope.encode(None, 99)
     assert raw == b"-1|99|\n"
     decoded = envelope.decode(raw)
-    assert decoded.not_found and decoded.body == b"" and decoded.etag == ""
+    assert decoded == (None, 99) and decoded.version == envelope.NOT_FOUND_VERSION
 
 
 @pytest.mark.parametrize("raw", [b"", b"1|2|e", b"x|2|e\nbody"])
 def test_malformed(raw):
     with pytest.raises(ValueError):
         envelope.decode(raw)
+    assert envelope.decode_or_none(raw) is None
 
 
 def test_item_keys_share_a_slot():
@@ -38,8 +48,17 @@ def test_item_keys_share_a_slot():
 
 def test_list_keys_share_a_slot():
     gen = generation_key("home garden")
-    page = page_key("home garden", 5, 20, None)
+    page = page_keys("home garden", 5, 20, None)
     assert gen == "pc:{c:home garden}:g"
-    assert page == "pc:{c:home garden}:L:5:20:"
-    assert page_key("c", 1, 10, "abc") == "pc:{c:c}:L:1:10:abc"
-    assert key_slot(gen.encode()) == key_slot(page.encode())
+    assert page == ("pc:{c:home garden}:L:5:20:", "pc:{c:home garden}:l:5:20:")
+    assert page_keys("c", 1, 10, "abc").value == "pc:{c:c}:L:1:10:abc"
+    assert len({key_slot(k.encode()) for k in (gen, *page)}) == 1
+
+
+def test_a_generation_says_when_it_began():
+    now_ms = 1_800_000_000_123
+    floor = generation_floor(now_ms, 1023)
+    assert bumped_at_ms(floor) == now_ms and bumped_at_ms(floor + 1) == now_ms + 1
+    assert floor % (1 << GENERATION_RANDOM_BITS) == 1023
+    assert generation_floor(now_ms, 1 << GENERATION_RANDOM_BITS) == generation_floor(now_ms, 0)
+    assert floor < 2**53  # exact in Lua's doubles

@@ -241,3 +241,86 @@ def test_cache_sketch_period_is_ten_times_capacity():
     cache = L1Cache(max_entries=1_000, max_bytes=1_000_000)
     assert cache.sketch.period == 10_000
     assert cache.sketch.width >= 4_000
+
+
+# --- coherence: tickets, dependents, skipping ------------------------------------------------
+
+
+def test_hits_of_resident_keys_count_for_admission_and_stay_counted_after_they_leave():
+    cache = L1Cache(max_entries=10, max_bytes=10_000, clock=FakeClock())
+    put(cache, "a")
+    for _ in range(5):
+        assert cache.get("a") is not None
+    assert cache.sketch.frequency("a") == 5  # held beside the table while resident
+    cache.discard("a")
+    assert cache.sketch.frequency("a") == 5  # folded into the table when it left
+    cache.sketch.age()
+    assert cache.sketch.frequency("a") == 2
+
+
+def test_skipping_l1_misses_inside_the_block_only():
+    import threading
+
+    from cache_constructs.runtime.l1_cache import skipping_l1
+
+    cache = L1Cache(max_entries=10, max_bytes=10_000, clock=FakeClock())
+    put(cache, "a")
+    seen_elsewhere = []
+    with skipping_l1():
+        assert cache.get("a") is None
+        other = threading.Thread(target=lambda: seen_elsewhere.append(cache.get("a")))
+        other.start()
+        other.join()
+    assert seen_elsewhere[0] is not None  # another request (thread) is not affected
+    assert cache.get("a") is not None
+
+
+@pytest.fixture
+def tracked_cache(redis_url):
+    import redis
+
+    from cache_constructs.runtime.tracking import L1Tracker
+
+    client = redis.Redis.from_url(redis_url)
+    tracker = L1Tracker(lambda: client)
+    cache = L1Cache(max_entries=4, max_bytes=100_000, clock=FakeClock(), tracker=tracker)
+    yield cache, client
+    tracker.close()
+
+
+def tracked_put(cache, key, l2_key, value=b"x"):
+    for _ in range(2):
+        cache.get(key)  # a key is read through tracking from its second lookup on
+    reading = cache.read_through(key, l2_key, lambda k: value)
+    return cache.put(key, body=value, etag='"e"', version=1, ttl_seconds=60, ticket=reading.ticket)
+
+
+def test_with_a_tracker_only_a_tracked_read_may_enter(tracked_cache):
+    cache, client = tracked_cache
+    client.set("pc:k1", b"v")
+    assert put(cache, "k1") is False  # no ticket
+    assert tracked_put(cache, "k1", "pc:k1") is True
+    assert cache.get("k1") is not None
+
+
+def test_an_invalidation_discards_every_entry_that_depends_on_its_key(tracked_cache):
+    cache, client = tracked_cache
+    client.set("pc:{c:a}:g", 1)
+    client.set("pc:{c:b}:g", 1)
+    assert tracked_put(cache, ("list", "a", 1), "pc:{c:a}:g")
+    assert tracked_put(cache, ("list", "a", 2), "pc:{c:a}:g")
+    assert tracked_put(cache, ("list", "b", 1), "pc:{c:b}:g")
+    cache.discard_tracked("pc:{c:a}:g")
+    assert cache.get(("list", "a", 1)) is None and cache.get(("list", "a", 2)) is None
+    assert cache.get(("list", "b", 1)) is not None
+
+
+def test_the_dependents_index_never_outgrows_the_cache(tracked_cache):
+    cache, client = tracked_cache
+    for i in range(20):
+        client.set(f"pc:k{i}", b"v")
+        tracked_put(cache, f"k{i}", f"pc:k{i}")
+    assert len(cache) <= cache.max_entries
+    indexed = {key for keys in cache._by_tracked.values() for key in keys}
+    resident = set(cache._window) | set(cache._probation) | set(cache._protected)
+    assert indexed == resident

@@ -11,36 +11,13 @@ import sys
 
 import pytest
 from botocore.exceptions import ClientError
-from runtime_helpers import TABLE, put_product
+from runtime_helpers import TABLE, FakeDax, put_product
 
 from cache_constructs.product.domain.codec import PRODUCT_CODEC
 from cache_constructs.product.domain.representation import item_from_product, product_key
 from cache_constructs.runtime import telemetry
 from cache_constructs.runtime.breaker import OPEN
-from cache_constructs.runtime.origin import Origin
-
-
-class FakeDax:
-    """Answers get_item from `items` (a stale item cache) or raises `fail_with`."""
-
-    def __init__(self, backing=None) -> None:
-        self.items: dict[str, dict] = {}
-        self.fail_with: Exception | None = None
-        self.backing = backing
-        self.calls: list[tuple[str, dict]] = []
-
-    def get_item(self, **kwargs):
-        self.calls.append(("get_item", kwargs))
-        if self.fail_with is not None:
-            raise self.fail_with
-        key = kwargs["Key"]["PK"]["S"]
-        return {"Item": self.items[key]} if key in self.items else {}
-
-    def put_item(self, **kwargs):
-        self.calls.append(("put_item", kwargs))
-        if self.fail_with is not None:
-            raise self.fail_with
-        return self.backing.put_item(**kwargs)
+from cache_constructs.runtime.origin import Fence, Origin
 
 
 def conditional_failure():
@@ -72,29 +49,50 @@ def cache_in_dax(dax, product):
     dax.items["PRODUCT#" + product["productId"]] = item_from_product(product)
 
 
-def test_dax_answer_used_when_not_known_stale(origin, dax, counting_dynamo):
+ANCHORED = Fence(stale_through=-1, committed=0)
+"""A fence that knows nothing stale yet (anchored by an earlier consistent read)."""
+
+
+def test_dax_answer_used_when_the_fence_vouches_for_it(origin, dax, counting_dynamo):
     cache_in_dax(dax, {"productId": "d1", "name": "n", "version": 3})
-    item = origin.get_item("d1", stale_through=2)
-    assert item["version"] == {"N": "3"}
+    answer = origin.get_item("d1", fence=Fence(stale_through=2, committed=3))
+    assert answer.item["version"] == {"N": "3"} and answer.consistent is False
     assert counting_dynamo.reads == []
 
 
-def test_dax_version_at_or_below_tombstone_is_reread_consistently(origin, dax, counting_dynamo):
+def test_dax_version_at_or_below_stale_through_is_reread_consistently(origin, dax, counting_dynamo):
     put_product(counting_dynamo, "d2", 5)  # an out-of-band write DAX never saw
     cache_in_dax(dax, {"productId": "d2", "name": "old", "version": 4})
-    item = origin.get_item("d2", stale_through=4)
-    assert item["version"] == {"N": "5"}
+    answer = origin.get_item("d2", fence=Fence(stale_through=4, committed=0))
+    assert answer.item["version"] == {"N": "5"} and answer.consistent is True
     assert counting_dynamo.reads == [
         {"TableName": TABLE, "Key": product_key("d2"), "ConsistentRead": True}
     ]
 
 
-def test_dax_not_found_under_a_tombstone_is_reread(origin, dax, counting_dynamo):
+def test_dax_version_below_the_committed_one_is_reread_consistently(origin, dax, counting_dynamo):
+    put_product(counting_dynamo, "d6", 5)
+    cache_in_dax(dax, {"productId": "d6", "name": "old", "version": 4})
+    answer = origin.get_item("d6", fence=Fence(stale_through=-1, committed=5))
+    assert answer.item["version"] == {"N": "5"} and answer.consistent is True
+
+
+def test_dax_not_found_is_never_trusted(origin, dax, counting_dynamo):
     put_product(counting_dynamo, "d3", 2)  # recreated; DAX still remembers "absent"
-    assert origin.get_item("d3", stale_through=1)["version"] == {"N": "2"}
+    answer = origin.get_item("d3", fence=ANCHORED)
+    assert answer.item["version"] == {"N": "2"} and answer.consistent is True
     assert counting_dynamo.reads[-1]["ConsistentRead"] is True
-    assert origin.get_item("d4", stale_through=-1) is None  # no tombstone: no re-read
-    assert len(counting_dynamo.reads) == 1
+
+
+def test_without_a_fence_the_read_is_consistent_and_skips_dax(origin, dax, counting_dynamo):
+    """A cold, expired or evicted fence, or L2 bypassed: nothing can vouch for DAX."""
+    cache_in_dax(dax, {"productId": "d4", "name": "deleted long ago", "version": 3})
+    answer = origin.get_item("d4")
+    assert (answer.item, answer.consistent) == (None, True)
+    assert dax.calls == []
+    assert counting_dynamo.reads == [
+        {"TableName": TABLE, "Key": product_key("d4"), "ConsistentRead": True}
+    ]
 
 
 def test_dax_unreachable_falls_back_and_breaker_stops_trying(origin, dax, counting_dynamo, clock):
@@ -102,7 +100,7 @@ def test_dax_unreachable_falls_back_and_breaker_stops_trying(origin, dax, counti
     put_product(counting_dynamo, "d5", 1)
     dax.fail_with = ConnectionError("DAX endpoint unreachable")
     for _ in range(4):
-        assert origin.get_item("d5")["version"] == {"N": "1"}
+        assert origin.get_item("d5", fence=ANCHORED).item["version"] == {"N": "1"}
     assert len(dax.calls) == 2  # breaker threshold 2: later calls skip DAX at once
     assert origin.dax_breaker.state == OPEN
     assert sum(telemetry.metric_values("DaxFallback")) == 4
@@ -110,7 +108,7 @@ def test_dax_unreachable_falls_back_and_breaker_stops_trying(origin, dax, counti
     dax.fail_with = None
     clock.advance(10)
     cache_in_dax(dax, {"productId": "d5", "name": "n", "version": 1})
-    origin.get_item("d5")  # half-open probe succeeds
+    origin.get_item("d5", fence=ANCHORED)  # half-open probe succeeds
     assert origin.dax_breaker.state == "closed"
     assert len(counting_dynamo.reads) == 4
 
@@ -138,7 +136,7 @@ def test_dax_client_errors_that_are_not_answers_fall_back(origin, dax, counting_
 
     put_product(counting_dynamo, "nr", 1)
     dax.fail_with = DaxClientError("Failed to configure cluster endpoints", DaxErrorCode.NoRoute)
-    assert origin.get_item("nr")["version"] == {"N": "1"}
+    assert origin.get_item("nr", fence=ANCHORED).item["version"] == {"N": "1"}
     dax.fail_with = DaxClientError("connection reset", DaxErrorCode.ConnectionException)
     item = item_from_product({"productId": "nr", "version": 2})
     origin.write_client().put_item(TableName=TABLE, Item=item)
@@ -171,7 +169,8 @@ def test_without_dax_everything_is_dynamodb(counting_dynamo):
     )
     assert origin.write_client() is counting_dynamo
     put_product(counting_dynamo, "n1", 1)
-    assert origin.get_item("n1")["version"] == {"N": "1"}
+    assert origin.get_item("n1", fence=ANCHORED).item["version"] == {"N": "1"}
+    assert counting_dynamo.reads[-1].get("ConsistentRead") is None  # eventually consistent
 
 
 def test_policy_without_dax_layer_reads_dynamodb(counting_dynamo, dax):
@@ -184,7 +183,7 @@ def test_policy_without_dax_layer_reads_dynamodb(counting_dynamo, dax):
         use_dax_for_reads=False,
     )
     put_product(counting_dynamo, "n2", 1)
-    assert origin.get_item("n2")["version"] == {"N": "1"}
+    assert origin.get_item("n2", fence=ANCHORED).item["version"] == {"N": "1"}
     assert dax.calls == []
     origin.write_client().put_item(
         TableName=TABLE, Item=item_from_product({"productId": "n2", "version": 2})
@@ -226,7 +225,7 @@ def test_dax_client_built_lazily_with_region(monkeypatch, counting_dynamo):
         dax_endpoint="daxs://cluster.abc.dax-clusters.eu-west-1.amazonaws.com",
     )
     assert made == {}
-    origin.get_item("lazy")
+    origin.get_item("lazy", fence=ANCHORED)
     assert made["endpoints"] == ["daxs://cluster.abc.dax-clusters.eu-west-1.amazonaws.com"]
     assert made["region_name"] == "eu-west-1"
     config = made["config"]
@@ -241,7 +240,7 @@ def test_read_path_with_stale_dax_after_out_of_band_write(
     put_product(counting_dynamo, "e1", 1)
     runtime = make_runtime(dax_client=dax)
     cache_in_dax(dax, {"productId": "e1", "name": "old", "category": "books", "version": 1})
-    assert runtime.items.read("e1").version == 1  # served by DAX
+    assert runtime.items.read("e1").version == 1  # cold fence: a consistent read anchors it
     put_product(counting_dynamo, "e1", 2)  # out-of-band: DAX keeps v1
     runtime.items.invalidate("e1", 1)  # the stream record for v2
     fresh = make_runtime(dax_client=dax).items.read("e1")
@@ -261,5 +260,5 @@ def test_real_dax_client_with_unreachable_cluster_falls_back(counting_dynamo, mo
         dynamodb_client=counting_dynamo,
         dax_endpoint="dax://127.0.0.1:1",
     )
-    assert origin.get_item("real-dax")["version"] == {"N": "1"}
+    assert origin.get_item("real-dax", fence=ANCHORED).item["version"] == {"N": "1"}
     assert len(counting_dynamo.reads) == 1

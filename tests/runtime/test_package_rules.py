@@ -22,7 +22,7 @@ FORBIDDEN = re.compile(
 
 
 def test_no_keys_or_scan_anywhere_in_the_runtime():
-    sources = sorted(PACKAGE.glob("*.py")) + sorted(PACKAGE.glob("*.lua"))
+    sources = sorted(PACKAGE.rglob("*.py")) + sorted(PACKAGE.rglob("*.lua"))
     assert len(sources) > 10
     offenders = [
         f"{path.name}:{n}: {line.strip()}"
@@ -53,11 +53,12 @@ from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.product.domain.codec import PRODUCT_CODEC
 from cache_constructs.runtime.runtime import build_runtime
 from cache_constructs.runtime import envelope
+from cache_constructs.runtime.codec import Rendered
 
 class OneValue:
     # stands in for redis-py on the GET of an L2 hit
     def get(self, key):
-        return envelope.encode(1, 4_102_444_800_000, '"e"', b'{"productId":"x"}')
+        return envelope.encode(Rendered(b'{"productId":"x"}', '"e"', 1), 4_102_444_800_000)
     def register_script(self, source):
         return None
 

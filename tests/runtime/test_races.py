@@ -13,6 +13,8 @@ import threading
 import pytest
 from runtime_helpers import delete_product, put_product, rendered
 
+from cache_constructs.contract.keys import item_keys
+
 SLOW = "slow-reader"
 
 
@@ -54,9 +56,20 @@ def lambdas(make_runtime):
     return make_runtime(), make_runtime(), make_runtime(), make_runtime
 
 
+def anchor(runtime, counting_dynamo, product_id: str) -> None:
+    """Read once, so a strongly consistent fill anchors the item's fence, then let the value
+    go (evicted) while the fence stays: the next reader may use an eventually consistent
+    read, and write-throughs land."""
+    runtime.items.read(product_id)
+    runtime.items.l1.clear()
+    runtime.l2.client.delete(item_keys(product_id).value)
+    counting_dynamo.reads.clear()
+
+
 def test_slow_reader_cannot_refill_over_a_write_through(lambdas, counting_dynamo):
     reader, writer, _, fresh = lambdas
     put_product(counting_dynamo, "r1", 1)
+    anchor(reader, counting_dynamo, "r1")
     slow = SlowReader(counting_dynamo, reader, "r1").start()
 
     new = put_product(counting_dynamo, "r1", 2, name="new")
@@ -66,6 +79,22 @@ def test_slow_reader_cannot_refill_over_a_write_through(lambdas, counting_dynamo
     assert reader.items.l1.get("r1") is None  # ...but v1 was cached nowhere
     later = fresh().items.read("r1")
     assert (later.version, later.x_cache) == (2, "HIT-L2")
+
+
+def test_write_through_on_a_cold_fence_leaves_the_fill_to_a_consistent_read(
+    lambdas, counting_dynamo
+):
+    reader, writer, _, fresh = lambdas
+    put_product(counting_dynamo, "r0", 1)
+    slow = SlowReader(counting_dynamo, reader, "r0").start()  # its lease made the fence
+    new = put_product(counting_dynamo, "r0", 2, name="new")
+    assert writer.items.write_through("r0", rendered(new)) is False  # fence not anchored
+    assert slow.finish().version == 1
+    counting_dynamo.on_get_item = None
+    later = fresh().items.read("r0")
+    assert (later.version, later.x_cache) == (2, "MISS")
+    assert counting_dynamo.reads[-1]["ConsistentRead"] is True
+    assert fresh().items.read("r0").x_cache == "HIT-L2"
 
 
 def test_slow_reader_vs_stream_invalidation_when_write_through_failed(lambdas, counting_dynamo):
@@ -102,7 +131,8 @@ def test_delete_then_recreate_with_a_reader_that_saw_not_found(lambdas, counting
     slow = SlowReader(counting_dynamo, reader, "r4").start()  # sees "not found"
     recreated = put_product(counting_dynamo, "r4", 4, name="again")
     assert writer.items.write_through("r4", rendered(recreated)) is True
-    # "not found" under a tombstone is re-read with ConsistentRead, which sees the recreate
+    # a "not found" from an eventually consistent read is never trusted: the consistent
+    # re-read sees the recreate
     assert slow.finish().version == 4
     assert counting_dynamo.reads[-1].get("ConsistentRead") is True
 
@@ -131,6 +161,8 @@ def test_delete_then_recreate_with_a_reader_that_saw_the_old_item(lambdas, count
 
 def test_write_through_arriving_after_a_newer_one(lambdas, counting_dynamo):
     _, writer, _, fresh = lambdas
+    put_product(counting_dynamo, "r6", 1, name="one")
+    anchor(writer, counting_dynamo, "r6")
     v2 = put_product(counting_dynamo, "r6", 2, name="two")
     v3 = put_product(counting_dynamo, "r6", 3, name="three")
     assert writer.items.write_through("r6", rendered(v3)) is True
@@ -141,8 +173,10 @@ def test_write_through_arriving_after_a_newer_one(lambdas, counting_dynamo):
 
 def test_stream_records_arriving_late_keep_the_newer_value(lambdas, counting_dynamo):
     _, writer, stream, fresh = lambdas
+    put_product(counting_dynamo, "r7", 4)
+    anchor(writer, counting_dynamo, "r7")
     v5 = put_product(counting_dynamo, "r7", 5)
-    writer.items.write_through("r7", rendered(v5))
+    assert writer.items.write_through("r7", rendered(v5)) is True
     for stale_through in (1, 2, 3, 4):  # records of v2..v5, late and out of order
         stream.items.invalidate("r7", stale_through)
     got = fresh().items.read("r7")

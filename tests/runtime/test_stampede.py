@@ -12,26 +12,9 @@ import random
 import threading
 import time
 
-from runtime_helpers import put_product
+from runtime_helpers import WaitTracker, put_product
 
 READERS = 32
-
-
-class WaitTracker:
-    """An injected `sleep` for the lease wait: records which threads are waiting."""
-
-    def __init__(self, expected: int) -> None:
-        self.expected = expected
-        self.waiting: set[int] = set()
-        self.all_waiting = threading.Event()
-        self._lock = threading.Lock()
-
-    def __call__(self, seconds: float) -> None:
-        with self._lock:
-            self.waiting.add(threading.get_ident())
-            if len(self.waiting) >= self.expected:
-                self.all_waiting.set()
-        time.sleep(seconds)  # the runtime's short poll backoff itself
 
 
 def run_concurrently(runtimes, product_id):
@@ -59,7 +42,7 @@ def test_cold_key_one_origin_read(make_runtime, counting_dynamo):
         assert tracker.all_waiting.wait(20), f"only {len(tracker.waiting)} readers waited"
 
     counting_dynamo.on_get_item = hold_origin
-    runtimes = [make_runtime(sleep=tracker, lease_wait_seconds=20.0) for _ in range(READERS)]
+    runtimes = [make_runtime(sleep=tracker, lease_wait_max_seconds=20.0) for _ in range(READERS)]
     results = run_concurrently(runtimes, "hot")
 
     assert len(counting_dynamo.reads) == 1
@@ -181,9 +164,118 @@ def test_waiter_reads_origin_itself_when_the_lease_holder_never_fills(
     # a lease left by a crashed filler
     redis.Redis.from_url(redis_url).set("pc:{p:orphan}:l", "dead", px=60_000)
     slept = []
-    runtime = make_runtime(sleep=slept.append, lease_wait_seconds=0.25)
+    runtime = make_runtime(sleep=slept.append, lease_wait_max_seconds=0.25)
     result = runtime.items.read("orphan")
     assert (result.x_cache, result.version) == ("MISS", 1)
     assert 0.249 <= sum(slept) <= 0.251  # the wait is bounded
     # its compare-and-set fill still landed
     assert make_runtime().items.read("orphan").x_cache == "HIT-L2"
+
+
+def saw_then_waits(runtime, seen: threading.Event, go: threading.Event) -> None:
+    """Make `runtime`'s next L2 GET return what it read, then hold the caller (after the GET,
+    before it asks for the lease) until `go`: "saw the entry before someone else refreshed
+    it, asked for the lease after"."""
+    l2 = runtime.items.l2
+    real_get = l2.get
+
+    def get_then_wait(key):
+        raw = real_get(key)
+        seen.set()
+        assert go.wait(20)
+        return raw
+
+    l2.get = get_then_wait
+
+
+def test_a_caller_that_saw_the_stale_entry_before_the_refresh_serves_the_refreshed_one(
+    make_runtime, counting_dynamo, clock
+):
+    """Defect 5, first half. On b139d26 `_refresh` ignored the value lease.lua returned: B saw
+    the stale entry, A refreshed it and let the lease go, then B won the lease and read the
+    origin again (2 refreshes for one expiry; the bench's "processes stampede: 2"). Now B
+    sees the value changed since its GET and serves it."""
+    put_product(counting_dynamo, "swr", 1)
+    make_runtime().items.read("swr")
+    put_product(counting_dynamo, "swr", 2)  # an out-of-band change; no invalidation
+    clock.advance(3600 + 10)  # past freshness, inside the 60 s stale-while-revalidate window
+    reads_before = len(counting_dynamo.reads)
+
+    a, b = make_runtime(), make_runtime()
+    seen, go = threading.Event(), threading.Event()
+    saw_then_waits(b, seen, go)
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("b", b.items.read("swr")))
+    thread.start()
+    assert seen.wait(10)
+    refreshed = a.items.read("swr")
+    assert (refreshed.x_cache, refreshed.version) == ("MISS", 2)
+    go.set()
+    thread.join(20)
+    assert (result["b"].x_cache, result["b"].version) == ("HIT-L2", 2)
+    assert len(counting_dynamo.reads) - reads_before == 1  # one refresh for this expiry
+
+
+def test_xfetch_early_refresh_happens_once_per_expiry(make_runtime, counting_dynamo, clock):
+    """Defect 5, the XFetch half: two callers both draw an early refresh of a hot key; on
+    b139d26 the second, asking for the lease after the first had refreshed, refreshed again."""
+    put_product(counting_dynamo, "xf2", 1)
+    make_runtime().items.read("xf2")
+    put_product(counting_dynamo, "xf2", 2)
+    clock.advance(3600 - 1)  # one second of freshness left
+    reads_before = len(counting_dynamo.reads)
+
+    a, b = make_runtime(rng=FixedRandom(1e-9)), make_runtime(rng=FixedRandom(1e-9))
+    for runtime in (a, b):
+        runtime.origin.latency_ewma_ms = 100.0  # -100 ms * ln(1e-9) = 2.07 s early: refresh
+    seen, go = threading.Event(), threading.Event()
+    saw_then_waits(b, seen, go)
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("b", b.items.read("xf2")))
+    thread.start()
+    assert seen.wait(10)
+    assert a.items.read("xf2").x_cache == "MISS"
+    go.set()
+    thread.join(20)
+    assert (result["b"].x_cache, result["b"].version) == ("HIT-L2", 2)
+    assert len(counting_dynamo.reads) - reads_before == 1
+
+
+def test_an_origin_slower_than_the_lease_is_read_once(make_runtime, counting_dynamo):
+    """Defect 5, second half. On b139d26 the 2 s lease expired while the holder's origin read
+    still ran, a waiter took it over and read the origin too (and so on: 8 callers, up to 8
+    reads). Now the holder renews its lease every lease_ms / 3 while it reads, and the
+    waiters wait on the renewed lease (up to 5 s). The origin is held until the lease has
+    been renewed 4 times (longer than the 2 s lease: it would have expired) or until a second
+    origin read arrives (the failure), whichever comes first."""
+    put_product(counting_dynamo, "slow", 1)
+    runtimes = [make_runtime() for _ in range(8)]
+    renewed = threading.Semaphore(0)
+    second_read = threading.Event()
+    for runtime in runtimes:
+        real_renew = getattr(runtime.l2, "renew_lease", None)
+        if real_renew is not None:
+
+            def renew(*args, real_renew=real_renew):
+                ok = real_renew(*args)
+                if ok:
+                    renewed.release()
+                return ok
+
+            runtime.l2.renew_lease = renew
+    arrivals = []
+
+    def hold_origin(request, response):
+        arrivals.append(request)
+        if len(arrivals) > 1:
+            second_read.set()
+            return
+        for _ in range(4):  # 4 renewals = 4 x 667 ms > the 2 s lease
+            while not renewed.acquire(timeout=0.05):
+                if second_read.is_set():
+                    return
+
+    counting_dynamo.on_get_item = hold_origin
+    results = run_concurrently(runtimes, "slow")
+    assert len(counting_dynamo.reads) == 1
+    assert sorted(r.x_cache for r in results) == ["HIT-L2"] * 7 + ["MISS"]

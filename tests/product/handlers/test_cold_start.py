@@ -11,7 +11,11 @@ from typing import Any
 
 from handler_env import runtime_env
 
-from cache_constructs.product.domain.representation import etag_of, render_product
+from cache_constructs.product.domain.representation import (
+    etag_of,
+    item_from_product,
+    render_product,
+)
 from cache_constructs.runtime.codec import Rendered
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,20 +48,24 @@ print(json.dumps({{"response": response, "heavy": heavy}}))
 
 
 def read_in_a_fresh_process(runtime: Any, redis_url: str, **lambda_env: str) -> dict[str, Any]:
-    """Write one product through, then read it in a new interpreter (a Lambda cold start)."""
+    """Cache one product in L2 (committed, read once, then written through: an anchored fence
+    lets the write-through land), then read it in a new interpreter (a Lambda cold start)."""
+    from handler_env import TABLE
     from handler_events import api_event
 
-    body = render_product(
-        {
-            "productId": "p1",
-            "name": "Lamp",
-            "category": "home",
-            "price": 1,
-            "version": 1,
-            "updatedAt": "2026-11-24T02:10:00.000Z",
-        }
-    )
-    assert runtime.items.write_through("p1", Rendered(body, etag_of(body), 1))
+    product = {
+        "productId": "p1",
+        "name": "Lamp",
+        "category": "home",
+        "price": 1,
+        "version": 1,
+        "updatedAt": "2026-11-24T02:10:00.000Z",
+    }
+    runtime.dynamodb().put_item(TableName=TABLE, Item=item_from_product(product))
+    assert runtime.items.read("p1").x_cache == "MISS"
+    body = render_product({**product, "version": 2})
+    runtime.dynamodb().put_item(TableName=TABLE, Item=item_from_product({**product, "version": 2}))
+    assert runtime.items.write_through("p1", Rendered(body, etag_of(body), 2))
     env = {
         "PATH": os.environ["PATH"],
         "PYTHONPATH": str(ROOT),
@@ -92,3 +100,14 @@ def test_l2_hit_with_tracing_enabled_loads_no_xray_sdk(runtime: Any, redis_url: 
     # Deployed functions run with Tracing.ACTIVE and POWERTOOLS_TRACE_DISABLED unset.
     result = read_in_a_fresh_process(runtime, redis_url)
     assert result["heavy"] == []
+
+
+def test_a_cold_start_read_tracks_nothing(runtime: Any, redis_url: str) -> None:
+    # The first read of a key in a fresh environment is not read through the tracking
+    # connection (a key is, from its second recent lookup on): a cold start opens none, and
+    # a one-off read adds nothing to the server's tracking table.
+    import redis
+
+    read_in_a_fresh_process(runtime, redis_url, POWERTOOLS_TRACE_DISABLED="true")
+    with redis.Redis.from_url(redis_url) as admin:
+        assert admin.info()["tracking_total_keys"] == 0

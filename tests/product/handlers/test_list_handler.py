@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from handler_events import api_event
 from handler_http import HttpResult, call
-from test_read_handler import seed
+from test_read_handler import environment, seed, ttl_only_runtime  # noqa: F401
 
 from cache_constructs.product.handlers import list_handler, write_handler
 
@@ -30,7 +30,9 @@ def test_pages_follow_the_cursor(runtime: Any, aws: Any, context: Any) -> None:
     assert [item["productId"] for item in second.json()["items"]] == ["c"]
     assert second.json()["nextCursor"] is None
     again = list_page(context, category="home", limit="2")
-    assert (again.header("X-Cache"), again.body) == ("HIT-L1", first.body)
+    assert (again.header("X-Cache"), again.body) == ("HIT-L2", first.body)  # tracked: kept
+    once_more = list_page(context, category="home", limit="2")
+    assert (once_more.header("X-Cache"), once_more.body) == ("HIT-L1", first.body)
 
 
 def test_another_environment_hits_l2(install_runtime: Any, aws: Any, context: Any) -> None:
@@ -102,3 +104,47 @@ def test_other_methods_are_405(runtime: Any, context: Any, method: str) -> None:
     result = call(list_handler.handler, api_event(method, "/products"), context)
     assert result.status == 405
     assert result.header("Allow") == "GET"
+
+
+@pytest.mark.parametrize("cache_control", ["no-cache", "max-age=0"])
+def test_cache_control_no_cache_or_max_age_0_skips_l1(
+    runtime: Any, aws: Any, context: Any, cache_control: str
+) -> None:
+    seed(aws, "a")
+    first = list_page(context, category="home")
+    assert [list_page(context, category="home").header("X-Cache") for _ in range(2)] == [
+        "HIT-L2",
+        "HIT-L1",
+    ]
+    fresh = call(
+        list_handler.handler,
+        api_event(
+            "GET", "/products", query={"category": "home"}, headers={"Cache-Control": cache_control}
+        ),
+        context,
+    )
+    assert (fresh.status, fresh.header("X-Cache"), fresh.body) == (200, "HIT-L2", first.body)
+
+
+@pytest.mark.usefixtures("ttl_only_runtime")
+def test_no_cache_returns_a_page_that_this_l1_does_not_know_yet(
+    aws: Any, redis_url: str, context: Any
+) -> None:
+    seed(aws, "a")
+    for _ in range(3):
+        list_page(context, category="home")
+    seed(aws, "b")
+    writer = environment(aws, redis_url)  # the write function bumps the category in L2
+    assert writer.lists.bump(["home"]) is True
+    stale = list_page(context, category="home")
+    assert stale.header("X-Cache") == "HIT-L1"  # bounded by the L1 TTL only
+    assert [item["productId"] for item in stale.json()["items"]] == ["a"]
+    fresh = call(
+        list_handler.handler,
+        api_event(
+            "GET", "/products", query={"category": "home"}, headers={"Cache-Control": "no-cache"}
+        ),
+        context,
+    )
+    assert fresh.header("X-Cache") == "MISS"
+    assert [item["productId"] for item in fresh.json()["items"]] == ["a", "b"]

@@ -73,3 +73,70 @@ def test_stream_handler_with_a_bad_configuration_fails_the_whole_batch(
     with pytest.raises(ConfigError, match="ITEM_CACHE_POLICY"):
         stream_handler.handler(stream_event(insert("p1")), context)
     set_runtime(None)
+
+
+def test_the_correlation_id_is_the_rest_request_id(context: Any) -> None:
+    from cache_constructs.runtime.telemetry import logger
+
+    seen: list[Any] = []
+
+    def handler(event: dict[str, Any], _: Any) -> str:
+        seen.append(logger.get_correlation_id())
+        return "ok"
+
+    wrapped = observability.instrument(handler, correlation_id=observability.rest_request_id)
+    for request_id in ("r-1", "r-2"):
+        wrapped({"requestContext": {"requestId": request_id}}, context)
+    assert seen == ["r-1", "r-2"]
+
+
+@pytest.mark.parametrize(
+    "event", [{}, {"requestContext": None}, {"requestContext": {"requestId": 7}}, []]
+)
+def test_an_event_without_a_request_id_has_no_correlation_id(event: Any) -> None:
+    assert observability.rest_request_id(event) is None
+
+
+class IntervalClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+@pytest.mark.parametrize("batch_metrics", [False, True])
+def test_metrics_are_published_per_invocation_or_once_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    context: Any,
+    batch_metrics: bool,
+) -> None:
+    from cache_constructs.runtime import telemetry
+
+    clock = IntervalClock()
+    monkeypatch.setattr(telemetry, "monotonic", clock)
+    telemetry.metrics.clear_metrics()
+
+    def handler(event: dict[str, Any], _: Any) -> str:
+        telemetry.count(telemetry.L1_HIT)
+        return "ok"
+
+    wrapped = observability.instrument(handler, batch_metrics=batch_metrics)
+    for _ in range(3):
+        wrapped({}, context)
+    documents = emf(capsys)
+    if batch_metrics:
+        assert documents == []  # within the interval: buffered
+        clock.now += telemetry.FLUSH_INTERVAL_SECONDS
+        wrapped({}, context)  # the three are published as it starts; its own value waits
+        assert [d["L1Hit"] for d in emf(capsys)] in ([3.0], [[3.0]])
+    else:
+        assert [d["L1Hit"] for d in documents] in ([1.0] * 3, [[1.0]] * 3)
+    telemetry.metrics.clear_metrics()
