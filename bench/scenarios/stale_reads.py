@@ -5,8 +5,9 @@ longest staleness seen: for a stale check, the time since the write was acknowle
 how long the stale entry would still be served (its remaining TTL in Redis; dogpile: until
 its expiration time). The promise: a read that starts more than max_staleness (L1 TTL +
 stream lag) after an acknowledged write returns that version or newer. L1 is switched off
-for ours here: L1 cannot be invalidated by design and its TTL is part of max_staleness, so
-the check looks at what outlives it (L2). The peers have no L1.
+for ours here, so the check looks at L2, which every other layer fills from (L1's coherence
+by client tracking is judged by the read-your-writes convergence scenario). The peers have
+no L1.
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ class CachePolicy:
     api_ttl_seconds: int = 0
     """API Gateway stage cache TTL, 0..3600; > 0 exactly when "api" is a layer."""
     l1_ttl_seconds: int = 0
-    """In-process cache TTL; it cannot be invalidated, so it bounds staleness. <= l2 TTL."""
+    """In-process cache TTL, <= the l2 TTL. Client tracking invalidates L1 from L2's server;
+    where the server refuses tracking, this TTL is the bound on L1's staleness."""
     l2_ttl_seconds: int = 0
     """Valkey entry freshness (write-through and stream invalidation keep it current).
     Required by "l1" and "dax": only L2 can invalidate L1 and fence DAX."""
@@ -133,7 +134,8 @@ class CachePolicy:
         if {"l1", "l2"} <= self.layers and self.l1_ttl_seconds > self.l2_ttl_seconds:
             raise ValueError(
                 f"l1_ttl_seconds ({self.l1_ttl_seconds}) must be <= l2_ttl_seconds "
-                f"({self.l2_ttl_seconds}): L1 cannot be invalidated, L2 can"
+                f"({self.l2_ttl_seconds}): where the server refuses client tracking, L1 is bound "
+                "by its TTL only"
             )
         cache_ttl = max(self.l1_ttl_seconds, self.l2_ttl_seconds)
         if self.negative_ttl_seconds > cache_ttl:
@@ -193,12 +195,14 @@ class CachePolicy:
         """True when `layer` ("l1", "l2", "dax", ...) applies to this policy."""
         return layer in self.layers
 
-    def max_staleness_seconds(self, stream_lag_seconds: int) -> int:
-        """How long after an acknowledged write a read may still return an older version.
+    def max_staleness_seconds(self, stream_lag_seconds: int, *, l1_tracked: bool = False) -> int:
+        """How long after a write a read may still return an older version (the worst case).
 
         For writes that bypass the API (straight into the table): L2 is invalidated by the
-        stream (its lag counts; write-through makes API writes immediate); L1 counts its TTL
-        in full (the bound where the server refuses client tracking); the API Gateway cache
+        stream (its lag counts; write-through makes API writes immediate); L1 adds nothing
+        when `l1_tracked` (client tracking invalidates it from L2's server) and its TTL in
+        full where the server refuses tracking (the default: synth cannot know); the API
+        Gateway cache
         adds its TTL. DAX adds nothing: L2's fence refuses any DAX answer older than what
         the stream or a write-through reported (DAX needs L2, see the validation rules).
         HTTP clients are left out: they follow `Cache-Control`.
@@ -206,7 +210,7 @@ class CachePolicy:
         seconds = 0
         if "l2" in self.layers:
             seconds += stream_lag_seconds
-        if "l1" in self.layers:
+        if "l1" in self.layers and not l1_tracked:
             seconds += self.l1_ttl_seconds
         if "api" in self.layers:
             seconds += self.api_ttl_seconds

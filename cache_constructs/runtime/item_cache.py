@@ -415,9 +415,7 @@ class ItemCache:
             return None
         telemetry.count(telemetry.L1_HIT)
         telemetry.latency(telemetry.L1_LATENCY, (time.perf_counter() - started) * 1e3)
-        if entry.body is None:
-            return CachedRead(None, HIT_L1)
-        return CachedRead(Rendered(entry.body, entry.etag or "", entry.version or 0), HIT_L1)
+        return CachedRead(entry.value, HIT_L1)
 
     def _l1_remember(
         self,
@@ -443,9 +441,7 @@ class ItemCache:
         ttl = min(ttl, (fresh_until_ms - as_of) / 1000.0) - (now_ms - as_of) / 1000.0
         self.l1.put(
             item_id,
-            body=None if value is None else value.body,
-            etag=None if value is None else value.etag,
-            version=None if value is None else value.version,
+            value,
             ttl_seconds=ttl,
             ticket=ticket,
         )

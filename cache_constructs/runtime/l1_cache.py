@@ -31,6 +31,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextvars import ContextVar
 from typing import NamedTuple
 
+from .codec import Rendered
 from .tracking import L1Tracker, Ticket, TrackedRead
 
 ENTRY_OVERHEAD_BYTES = 200
@@ -71,11 +72,9 @@ def skipping_l1() -> Iterator[None]:
 
 
 class L1Entry(NamedTuple):
-    """A cached response: `body` None means not found."""
+    """A cached read: the `Rendered` response every layer shares (None: not found)."""
 
-    body: bytes | None
-    etag: str | None
-    version: int | None
+    value: Rendered | None
     expires_at: float
     size: int
     tracked_key: str | None = None
@@ -273,10 +272,8 @@ class L1Cache:
     def put(
         self,
         key: Hashable,
+        value: Rendered | None,
         *,
-        body: bytes | None,
-        etag: str | None,
-        version: int | None,
         ttl_seconds: float,
         ticket: Ticket | None = None,
     ) -> bool:
@@ -286,15 +283,15 @@ class L1Cache:
         A new key enters the window; a key already cached is replaced where it is. Either may
         evict other entries (or, after losing on frequency, a window entry) to stay in bounds.
         """
-        size = len(body or b"") + len(str(key)) + ENTRY_OVERHEAD_BYTES
+        size = len(value.body if value else b"") + len(str(key)) + ENTRY_OVERHEAD_BYTES
         if ttl_seconds <= 0 or size > self.max_bytes:
             return False
         if self.tracker is None:
-            return self._store(key, L1Entry(body, etag, version, self._clock() + ttl_seconds, size))
+            return self._store(key, L1Entry(value, self._clock() + ttl_seconds, size))
 
         def store(tracked_key: str | None) -> bool:
             expires_at = self._clock() + ttl_seconds
-            return self._store(key, L1Entry(body, etag, version, expires_at, size, tracked_key))
+            return self._store(key, L1Entry(value, expires_at, size, tracked_key))
 
         return self.tracker.admit(ticket, store)
 

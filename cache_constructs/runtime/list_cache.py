@@ -339,7 +339,7 @@ class ListCache:
             telemetry.count(telemetry.L1_MISS)
             return None
         telemetry.count(telemetry.L1_HIT)
-        return CachedRead(Rendered(entry.body or b"", entry.etag or "", entry.version or 0), HIT_L1)
+        return CachedRead(entry.value, HIT_L1)
 
     def _l1_remember(
         self,
@@ -366,9 +366,7 @@ class ListCache:
         )
         self.l1.put(
             key,
-            body=page.body,
-            etag=page.etag,
-            version=page.version,
+            page,
             ttl_seconds=ttl,
             ticket=ticket,
         )

@@ -154,6 +154,12 @@ def test_max_staleness_adds_l1_ttl_stream_lag_and_api_ttl() -> None:
     assert CachePolicy.CRITICAL.max_staleness_seconds(lag) == 0
 
 
+def test_a_tracked_l1_adds_nothing_to_max_staleness() -> None:
+    item = policy_for_route(GET_PRODUCT)
+    assert item.max_staleness_seconds(2, l1_tracked=True) == 2
+    assert item.max_staleness_seconds(2, l1_tracked=False) == 2 + item.l1_ttl_seconds
+
+
 def test_without_layers_zeroes_their_ttls() -> None:
     policy = CachePolicy.SEMI_STATIC.without_layers("api", "l1")
     assert policy.layers == frozenset({"client", "l2", "dax"})

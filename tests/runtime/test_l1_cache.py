@@ -9,18 +9,19 @@ from collections import OrderedDict
 import pytest
 from runtime_helpers import FakeClock
 
+from cache_constructs.runtime.codec import Rendered
 from cache_constructs.runtime.l1_cache import ENTRY_OVERHEAD_BYTES, FrequencySketch, L1Cache
 
 
 def put(cache, key, body=b"x", ttl=10.0):
-    return cache.put(key, body=body, etag='"e"', version=1, ttl_seconds=ttl)
+    return cache.put(key, Rendered(body, '"e"', 1), ttl_seconds=ttl)
 
 
 def test_hit_returns_body_etag_version():
     cache = L1Cache(max_entries=10, max_bytes=10_000, clock=FakeClock())
     put(cache, "a", b"body")
     entry = cache.get("a")
-    assert (entry.body, entry.etag, entry.version) == (b"body", '"e"', 1)
+    assert entry.value == Rendered(b"body", '"e"', 1)
 
 
 def test_ttl_expiry():
@@ -117,7 +118,7 @@ def test_replacing_keeps_one_entry_per_key():
     for key in range(5):
         put(cache, key, b"new")
     assert len(cache) == 5
-    assert all(cache.get(key).body == b"new" for key in range(5))
+    assert all(cache.get(key).value.body == b"new" for key in range(5))
     assert cache.size_bytes == 5 * (3 + 1 + ENTRY_OVERHEAD_BYTES)
 
 
@@ -292,7 +293,7 @@ def tracked_put(cache, key, l2_key, value=b"x"):
     for _ in range(2):
         cache.get(key)  # a key is read through tracking from its second lookup on
     reading = cache.read_through(key, l2_key, lambda k: value)
-    return cache.put(key, body=value, etag='"e"', version=1, ttl_seconds=60, ticket=reading.ticket)
+    return cache.put(key, Rendered(value, '"e"', 1), ttl_seconds=60, ticket=reading.ticket)
 
 
 def test_with_a_tracker_only_a_tracked_read_may_enter(tracked_cache):

@@ -26,6 +26,7 @@ from runtime_helpers import base_env, put_product, rendered
 from cache_constructs.contract.keys import item_keys
 from cache_constructs.product.domain.codec import PRODUCT_CODEC
 from cache_constructs.runtime import telemetry
+from cache_constructs.runtime.codec import Rendered
 from cache_constructs.runtime.config import load_config
 from cache_constructs.runtime.runtime import REDIS_COOLDOWN_SECONDS, CacheRuntime, build_runtime
 from cache_constructs.runtime.tracking import DEFAULT_RECONNECT_SECONDS, REFUSED, TRACKING
@@ -171,9 +172,11 @@ def test_a_push_read_before_the_reply_is_applied_before_the_value_is_cached(
     reading = l1.read_through("t7", item_keys("t7").value, l2.get)
     assert during_reply == [0]  # v1 was discarded before the reply was returned
     assert reading.value is not None and reading.value.startswith(b"2|")
-    assert l1.put("t7", body=b"v2", etag='"e2"', version=2, ttl_seconds=60, ticket=reading.ticket)
+    assert l1.put("t7", Rendered(b"v2", '"e2"', 2), ttl_seconds=60, ticket=reading.ticket)
     entry = l1.get("t7")
-    assert entry is not None and entry.version == 2  # the older push did not void the newer read
+    assert (
+        entry is not None and entry.value is not None and entry.value.version == 2
+    )  # the older push did not void the newer read
 
 
 def test_a_value_is_not_cached_after_an_invalidation_newer_than_it(

@@ -27,8 +27,7 @@ from cache_constructs.product.handlers.api import (
     request_header,
 )
 from cache_constructs.product.handlers.service_runtime import get_runtime
-
-BYPASS = "BYPASS"
+from cache_constructs.runtime.results import BYPASS
 
 app = create_app({COLLECTION_PATH: ("POST",), ITEM_PATH: ("PUT", "DELETE")})
 
