@@ -28,7 +28,7 @@ from constructs import Construct
 
 from cache_constructs._props import construct_props
 from cache_constructs._validation import is_unresolved, require_instance, require_int_range
-from cache_constructs.contract.metrics import PUSH_HANDOVER_FAILURE
+from cache_constructs.contract.metrics import L1_TRACKING_UNAVAILABLE, PUSH_HANDOVER_FAILURE
 from cache_constructs.metric_sources import MetricSources, MonitoredService
 
 #: Where the alarm descriptions point: docs/runbook.md of this project, one anchor per alarm.
@@ -167,6 +167,15 @@ DAX_FAULTS = AlarmKind(
     cloudwatch.TreatMissingData.NOT_BREACHING,
     prop="max_dax_faults_per_minute",
 )
+L1_TRACKING = AlarmKind(
+    "L1TrackingUnavailable",
+    "l1-tracking-unavailable",
+    "Lambda environments whose Valkey refused client tracking (their L1 is bounded by its "
+    "TTL only)",
+    "environments/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_l1_tracking_unavailable_per_minute",
+)
 PUSH_HANDOVER_FAILURES = AlarmKind(
     "PushHandoverFailures",
     "push-handover-failures",
@@ -225,6 +234,7 @@ ALARM_KINDS = (
     LAMBDA_ERRORS,
     API_LATENCY,
     DAX_FAULTS,
+    L1_TRACKING,
     PUSH_HANDOVER_FAILURES,
     PUSH_PUBLISH_FAILURES,
     PUSH_DROPPED,
@@ -275,6 +285,12 @@ class CacheAlarmsProps:
     """API Gateway p95 latency. Default 1 second / 3 seconds."""
     max_dax_faults_per_minute: Thresholds[float] | None = Thresholds(warning=0, critical=10)
     """DAX server faults per minute, >= 0. Default: any fault warns, 10 page."""
+    max_l1_tracking_unavailable_per_minute: Thresholds[float] | None = Thresholds(
+        warning=0, critical=None
+    )
+    """Environments that started without L1 client tracking (``L1TrackingUnavailable``),
+    >= 0. Default: any warns (reads stay within the L1 TTL bound, read-your-writes across
+    environments does not hold), no critical."""
     max_push_handover_failures_per_minute: Thresholds[float] | None = Thresholds(
         warning=0, critical=10
     )
@@ -345,11 +361,11 @@ class CacheAlarms(Construct):
     :param id_: construct id.
     :param sources: the service to watch: anything with ``metric_sources`` (a
         `CachedProductService`, or ``MetricSources(...)`` of an à-la-carte app's parts).
-        Alarms per part: the handlers' EMF metrics (L2 hit rate, bypass rate), Valkey
-        (memory, evictions), the stream (iterator age, dead-letter queue), each function
-        (errors), the API (p95 latency), DAX (server faults), the push channel (handover
-        failures with the handlers' metrics, the publisher's publish failures and dropped
-        events, Event API publish errors, connection errors).
+        Alarms per part: the handlers' EMF metrics (L2 hit rate, bypass rate, L1 tracking
+        unavailable), Valkey (memory, evictions), the stream (iterator age, dead-letter queue), each
+        function (errors), the API (p95 latency), DAX (server faults), the push channel (handover
+        failures with the handlers' metrics, the publisher's publish failures and dropped events,
+        Event API publish errors, connection errors).
     :param topic: an existing topic for the notifications. Default: a topic is created,
         encrypted with ``topic_encryption_key`` (or a key it creates, rotation on) and SSL
         only; the key allows CloudWatch to publish.
@@ -412,6 +428,7 @@ class CacheAlarms(Construct):
             metrics = parts.service_metrics
             self._add(HIT_RATE, metrics.metric_hit_rate_percent("L2", min_requests=min_requests))
             self._add(BYPASS_RATE, metrics.metric_bypass_rate_percent(min_requests=min_requests))
+            self._add(L1_TRACKING, metrics.metric(L1_TRACKING_UNAVAILABLE))
         if parts.valkey is not None:
             self._add(VALKEY_MEMORY, parts.valkey.metric_memory_usage_percent())
             self._add(VALKEY_EVICTIONS, _per_minute_sum(parts.valkey.metric_evictions()))

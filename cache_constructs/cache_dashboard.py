@@ -171,7 +171,13 @@ class CacheDashboard(Construct):
                 "Degraded paths",
                 [
                     metrics.metric(name)
-                    for name in ("CacheBypass", "StaleServed", "LeaseWait", "CacheWriteFailure")
+                    for name in (
+                        "CacheBypass",
+                        "StaleServed",
+                        "LeaseWait",
+                        "CacheWriteFailure",
+                        "L1TrackingUnavailable",
+                    )
                 ],
             ),
             _graph(

@@ -59,6 +59,7 @@ DEFAULT_ALARMS: dict[str, tuple[float, str, str]] = {
     "ApiLatencyP95Critical": (3000, ABOVE, NOT_BREACHING),
     "DaxFaultsWarning": (0, ABOVE, NOT_BREACHING),
     "DaxFaultsCritical": (10, ABOVE, NOT_BREACHING),
+    "L1TrackingUnavailableWarning": (0, ABOVE, NOT_BREACHING),
     "PushHandoverFailuresWarning": (0, ABOVE, NOT_BREACHING),
     "PushHandoverFailuresCritical": (10, ABOVE, NOT_BREACHING),
     "PushPublishFailuresWarning": (0, ABOVE, NOT_BREACHING),
@@ -212,7 +213,7 @@ def test_critical_only_when_warnings_are_off() -> None:
 @pytest.mark.parametrize(
     ("source", "kinds"),
     [
-        ("service_metrics", ("L2HitRate", "BypassRate")),
+        ("service_metrics", ("L2HitRate", "BypassRate", "L1TrackingUnavailable")),
         ("valkey", ("ValkeyMemory", "ValkeyEvictions")),
         ("stream", ("IteratorAge", "DlqDepth")),
         ("functions", ("LambdaErrorsRead", "LambdaErrorsInvalidate")),
@@ -430,6 +431,22 @@ def test_push_alarms_read_the_handover_the_publisher_and_the_event_api(full) -> 
         assert (by_key[key]["Namespace"], by_key[key]["Period"]) == ("AWS/AppSync", 60)
 
 
+def test_l1_tracking_alarm_counts_environments_that_run_without_tracking(full) -> None:
+    _, _, by_key = full
+    alarm = by_key["L1TrackingUnavailableWarning"]
+    assert {k: alarm[k] for k in ("Namespace", "MetricName", "Statistic", "Period")} == {
+        "Namespace": "CachedProductService",
+        "MetricName": "L1TrackingUnavailable",
+        "Statistic": "Sum",
+        "Period": 60,
+    }
+    assert (
+        "WARNING: Lambda environments whose Valkey refused client tracking"
+        in (alarm["AlarmDescription"])
+    )
+    assert "L1TrackingUnavailableCritical" not in by_key  # no page: reads stay bounded by TTL
+
+
 def test_every_threshold_prop_sets_its_alarm() -> None:
     stack = new_stack()
     alarms = alarms_of(
@@ -447,6 +464,7 @@ def test_every_threshold_prop_sets_its_alarm() -> None:
                 warning=Duration.millis(300), critical=Duration.millis(900)
             ),
             max_dax_faults_per_minute=Thresholds(warning=1, critical=2),
+            max_l1_tracking_unavailable_per_minute=Thresholds(warning=2, critical=20),
             max_push_handover_failures_per_minute=Thresholds(warning=1, critical=3),
             max_push_publish_failures_per_minute=Thresholds(warning=2, critical=4),
             max_push_dropped_per_minute=Thresholds(warning=None, critical=1),
@@ -476,6 +494,8 @@ def test_every_threshold_prop_sets_its_alarm() -> None:
         "ApiLatencyP95Critical": 900,
         "DaxFaultsWarning": 1,
         "DaxFaultsCritical": 2,
+        "L1TrackingUnavailableWarning": 2,
+        "L1TrackingUnavailableCritical": 20,
         "PushHandoverFailuresWarning": 1,
         "PushHandoverFailuresCritical": 3,
         "PushPublishFailuresWarning": 2,

@@ -237,7 +237,13 @@ def test_handler_section_reads_the_emf_names_of_the_contract(full_body) -> None:
     for title, expected in {
         "L1 hits / misses": ["L1Hit", "L1Miss"],
         "L2 hits / misses": ["L2Hit", "L2Miss"],
-        "Degraded paths": ["CacheBypass", "StaleServed", "LeaseWait", "CacheWriteFailure"],
+        "Degraded paths": [
+            "CacheBypass",
+            "StaleServed",
+            "LeaseWait",
+            "CacheWriteFailure",
+            "L1TrackingUnavailable",
+        ],
         "Origin reads and invalidations": ["OriginRead", "DaxFallback", "Invalidations"],
     }.items():
         rows = graphs[title]
