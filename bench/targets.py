@@ -149,6 +149,20 @@ def _stale_check(target: str, figures: Any) -> Check:
     return Check(target, f"{stale}", _cmp(stale, 0))
 
 
+def _zipf_check(
+    target: str, measured: str, judged: dict[str, Any] | None, unjudged: bool | None
+) -> Check:
+    """A Zipf comparison: judged on the paired per-read hits with their sampling error when
+    the run recorded them (bench/scenarios/zipf.py), else on the bare figures."""
+    if not judged:
+        return Check(target, measured, unjudged)
+    return Check(
+        target,
+        f"{measured} (hit-ratio gap {judged['value']} +-{judged['tolerance']})",
+        judged["met"],
+    )
+
+
 def checks(results: dict[str, Any]) -> list[Check]:
     scenarios = results.get("scenarios", {})
     hit = scenarios.get("hit_path", {})
@@ -192,16 +206,18 @@ def checks(results: dict[str, Any]) -> list[Check]:
             " + ".join(str(n) for n in outage_5xx),
             _cmp(outage, 0),
         ),
-        Check(
+        _zipf_check(
             "Zipf hit ratio >= the LRU reference (same trace; ours L2 only, same budget)",
             f"{zipf_ours.get('hit_ratio')} vs {lru}",
+            _get(zipf, "judged", "lru_hit_ratio_minus_ours"),
             _cmp(-(zipf_ours.get("hit_ratio") or 0), -(lru or 0))
             if zipf_ours.get("hit_ratio") is not None and lru is not None
             else None,
         ),
-        Check(
+        _zipf_check(
             "Zipf origin reads <= the naive peer's (ours L2 only, same budget)",
             f"{zipf_ours.get('origin_reads')} vs {naive_reads}",
+            _get(zipf, "judged", "naive_hit_ratio_minus_ours"),
             _cmp(zipf_ours.get("origin_reads"), naive_reads) if naive_reads is not None else None,
         ),
     ]
