@@ -29,12 +29,13 @@ from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 
+from cache_constructs.vpc_endpoints import find_endpoint, imported_endpoint_id, private_subnet_types
+
 INTERFACE_ENDPOINT_ID = "LambdaInterfaceEndpoint"
 """The construct id of the one Lambda interface endpoint, a child of the VPC."""
 #: ``com.amazonaws.<region>.lambda``, as CDK renders it (the name may end in a token, empty
 #: unless the endpoint is dual-stack).
 _LAMBDA_SERVICE = re.compile(r"\.lambda(\$\{Token\[[A-Za-z0-9._-]+\]\})?$")
-_PRIVATE_SUBNET_TYPES = (ec2.SubnetType.PRIVATE_ISOLATED, ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
 
 def lambda_interface_endpoint(
@@ -107,34 +108,21 @@ def _build_endpoint(
 
 
 def _imported_endpoint_id(vpc: ec2.IVpc) -> str:
-    return f"{INTERFACE_ENDPOINT_ID}For{vpc.node.id}"
+    return imported_endpoint_id(INTERFACE_ENDPOINT_ID, vpc)
 
 
 def _find_endpoint(vpc: ec2.IVpc) -> ec2.InterfaceVpcEndpoint | None:
     """The Lambda interface endpoint among the VPC construct's children, if any."""
-    ours = vpc.node.try_find_child(INTERFACE_ENDPOINT_ID) or Stack.of(vpc).node.try_find_child(
-        _imported_endpoint_id(vpc)
-    )
-    if isinstance(ours, ec2.InterfaceVpcEndpoint):
-        return ours
-    for child in vpc.node.find_all():
-        if not isinstance(child, ec2.CfnVPCEndpoint) or child.vpc_endpoint_type != "Interface":
-            continue
-        service = child.service_name
-        if isinstance(service, str) and _LAMBDA_SERVICE.search(service):
-            parent = child.node.scope
-            if isinstance(parent, ec2.InterfaceVpcEndpoint):
-                return parent
-    return None
+    return find_endpoint(vpc, INTERFACE_ENDPOINT_ID, ec2.InterfaceVpcEndpoint, _serves_lambda)
+
+
+def _serves_lambda(endpoint: ec2.CfnVPCEndpoint) -> bool:
+    service = endpoint.service_name
+    interface = endpoint.vpc_endpoint_type == "Interface"
+    return interface and isinstance(service, str) and bool(_LAMBDA_SERVICE.search(service))
 
 
 def _private_subnets(vpc: ec2.IVpc) -> ec2.SubnetSelection:
     """Isolated subnets if the VPC has them (where functions go by default), else egress ones."""
-    present = {
-        ec2.SubnetType.PRIVATE_ISOLATED: bool(vpc.isolated_subnets),
-        ec2.SubnetType.PRIVATE_WITH_EGRESS: bool(vpc.private_subnets),
-    }
-    for subnet_type in _PRIVATE_SUBNET_TYPES:
-        if present[subnet_type]:
-            return ec2.SubnetSelection(subnet_type=subnet_type, one_per_az=True)
-    raise ValueError("vpc has no private subnets for the Lambda interface endpoint")
+    (subnet_type, *_) = private_subnet_types(vpc, needed_by="Lambda interface endpoint")
+    return ec2.SubnetSelection(subnet_type=subnet_type, one_per_az=True)
