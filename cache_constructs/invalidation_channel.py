@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from aws_cdk import Acknowledgment, Aws, Duration, Expiration, Names, RemovalPolicy, Validations
+from aws_cdk import Aws, Duration, Expiration, Names, RemovalPolicy
 from aws_cdk import aws_appsync as appsync
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -39,6 +39,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cache_constructs._checkov import skip_checkov
+from cache_constructs._nag import acknowledge_function_role
 from cache_constructs._props import construct_props
 from cache_constructs._validation import (
     is_unresolved,
@@ -508,26 +509,7 @@ class InvalidationChannel(Construct):
             ("CKV_AWS_115", _PUBLISHER_CONCURRENCY_REASON),
         ):
             skip_checkov(function, check_id, reason)
-        if function.role is not None:
-            Validations.of(function.role).acknowledge(
-                Acknowledgment(
-                    id=(
-                        "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                        "policy/service-role/AWSLambdaBasicExecutionRole]"
-                    ),
-                    reason=(
-                        "AWSLambdaBasicExecutionRole only allows writing the function's own "
-                        "CloudWatch logs; AWS keeps it current for the Lambda service."
-                    ),
-                ),
-                Acknowledgment(
-                    id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                    reason=(
-                        "X-Ray active tracing needs xray:PutTraceSegments and "
-                        "xray:PutTelemetryRecords, which have no resource-level permissions."
-                    ),
-                ),
-            )
+        acknowledge_function_role(function, in_vpc=False)
         return function
 
 

@@ -49,6 +49,7 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
 from cache_constructs._checkov import skip_checkov
+from cache_constructs._nag import BASIC_EXECUTION_ROLE
 from cache_constructs._props import construct_props
 from cache_constructs._validation import is_unresolved, require_instance, require_one_of
 from cache_constructs.log_groups import LOG_REMOVAL_POLICIES, LogGroupSettings, build_log_group
@@ -573,10 +574,7 @@ class StaticSite(Construct):
                 for finding in wildcards
             ),
             Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                    "policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
+                id=BASIC_EXECUTION_ROLE,
                 reason=(
                     "The BucketDeployment handler of aws-cdk-lib writes only its own logs "
                     "with AWSLambdaBasicExecutionRole; it runs only while a stack deploys."

@@ -28,7 +28,7 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -40,6 +40,7 @@ from constructs import Construct
 
 from cache_constructs import dynamodb_network, lambda_network
 from cache_constructs._checkov import skip_checkov
+from cache_constructs._nag import acknowledge_function_role
 from cache_constructs._validation import (
     is_unresolved,
     require_instance,
@@ -714,39 +715,8 @@ class CachedProductService(Construct):
         return responses
 
     def _acknowledge_function_role(self, function: lambda_.Function) -> None:
-        """Explain the two findings every VPC function with X-Ray tracing has."""
-        role = function.role
-        if role is None:
-            return
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                    "policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
-                reason=(
-                    "AWSLambdaBasicExecutionRole only allows writing the function's own "
-                    "CloudWatch logs; AWS keeps it current for the Lambda service."
-                ),
-            ),
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                    "policy/service-role/AWSLambdaVPCAccessExecutionRole]"
-                ),
-                reason=(
-                    "AWSLambdaVPCAccessExecutionRole is the minimal policy Lambda needs to "
-                    "manage the function's VPC network interfaces."
-                ),
-            ),
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "X-Ray active tracing needs xray:PutTraceSegments and "
-                    "xray:PutTelemetryRecords, which have no resource-level permissions."
-                ),
-            ),
-        )
+        """Explain the findings every VPC function with X-Ray tracing has."""
+        acknowledge_function_role(function, in_vpc=True)
 
 
 @runtime_checkable
