@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from cache_constructs.cost.errors import InputError
-from cache_constructs.cost.model import CACHE_LAYERS, break_even, net_curve
+from cache_constructs.cost.model import CACHE_LAYERS, break_even, net_curve, refusal
 from cache_constructs.cost.prices import PriceBook
 from cache_constructs.cost.template import StackConfig
 from cache_constructs.cost.traffic import Traffic
@@ -26,17 +26,27 @@ class PlotUnavailable(InputError):
 
 
 def plotted_combinations(stack: StackConfig) -> list[frozenset[str]]:
-    """Every combination of the stack's paid caches (stage cache, Valkey, DAX), each with L1.
+    """Every deployable combination of the stack's paid caches (stage cache, Valkey, DAX), L1
+    with each that has Valkey; "no cache" (the zero line) aside.
 
-    L1 is free and on in every line (where the stack has it), so the plot shows the choices
-    that cost money; the JSON report lists all combinations, L1 off included.
+    L1 is on wherever it can run (it needs Valkey), so the plot shows the choices that cost
+    money; DAX without Valkey cannot be deployed and is not drawn. The JSON report lists every
+    deployable combination, L1 off included, and the refused ones with their reason.
     """
     paid = [layer for layer in ("api", "l2", "dax") if layer in stack.cache_layers]
-    base = frozenset({"l1"}) & stack.cache_layers
-    combos = [base]
+    combos: list[frozenset[str]] = []
     for mask in range(1, 2 ** len(paid)):
-        combos.append(base | {layer for i, layer in enumerate(paid) if mask >> i & 1})
+        layers: set[str] = {layer for i, layer in enumerate(paid) if mask >> i & 1}
+        if "l2" in layers:
+            layers |= {"l1"} & stack.cache_layers
+        if refusal(layers) is None:
+            combos.append(frozenset(layers))
     return combos
+
+
+NOT_DRAWN = (
+    "Not drawn: DAX without Valkey (not deployable: the fence that vouches for DAX lives in Valkey)"
+)
 
 
 def write_plot(
@@ -69,6 +79,8 @@ def write_plot(
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.25)
     axes.legend(fontsize=8, loc="upper left")
+    if "dax" in stack.cache_layers:
+        figure.text(0.01, 0.005, NOT_DRAWN, fontsize=7, color="dimgray")
     figure.tight_layout()
     try:
         figure.savefig(path, format="png")

@@ -26,7 +26,7 @@ def test_dev_estimate_prints_the_table_and_a_recommendation_per_layer(cli, templ
     for row in (
         "API Gateway stage cache (0.5 GB)",
         "L1 in-process",
-        "Valkey serverless",
+        "Valkey serverless (with L1 and DAX, which need it)",
         "of which stream invalidator",
         "DAX 1 x dax.t3.small",
         "Lambda (read, list, write)",
@@ -39,8 +39,12 @@ def test_dev_estimate_prints_the_table_and_a_recommendation_per_layer(cli, templ
         "does not pay below" in line or "does not pay at any volume" in line
         for line in recommendations
     )
+    assert recommendations[-1].endswith(
+        "DAX cannot run without Valkey here: the fence that vouches for DAX lives in Valkey."
+    )
     # 730 h x $0.02 (0.5 GB) and 730 h x $0.04 (dax.t3.small), straight from the snapshot.
     assert "$14.60" in out and "$29.20" in out
+    assert "Not priced: 6 of the 16 layer combinations" in out
 
 
 def test_prod_estimate_prices_the_replication_group_and_three_dax_nodes(cli, templates) -> None:
@@ -52,7 +56,12 @@ def test_prod_estimate_prices_the_replication_group_and_three_dax_nodes(cli, tem
     assert lines["dax_nodes"] == pytest.approx(3 * 730 * 0.269)
     assert lines["api_cache"] == pytest.approx(730 * 0.038)
     assert [layer["layer"] for layer in report["layers"]] == ["api", "l1", "l2", "dax"]
-    assert len(report["combinations"]) == 16
+    # 16 subsets of the four layers; the 6 with L1 or DAX but no Valkey are refused, not priced.
+    assert len(report["combinations"]) == 10
+    assert len(report["refused_combinations"]) == 6
+    assert all("l2" in c["layers"] for c in report["combinations"] if {"l1", "dax"} & set(c["layers"]))
+    (valkey,) = [layer for layer in report["layers"] if layer["layer"] == "l2"]
+    assert valkey["removed_with"] == ["l1", "dax"]
     confirmations = {f["price"]: f["confirmation"] for f in report["prices"]["figures"]}
     assert confirmations["ElastiCache Valkey cache.r7g.large node-hour"] == "unconfirmed"
     assert confirmations["API Gateway REST request"] == "aws"
@@ -89,7 +98,12 @@ def test_hit_ratios_default_to_the_bench_result_in_the_current_directory(
             "zipf": {
                 "write_fraction": 0.05,
                 "peers": {
-                    "ours": {"reads": 1000, "sources": {"HIT-L1": 500, "HIT-L2": 300, "MISS": 200}},
+                    "ours": {
+                        "reads": 1000,
+                        "sources": {"HIT-L1": 500, "HIT-L2": 300, "MISS": 200},
+                        "origin_reads": 200,
+                        "consistent_origin_reads": 180,
+                    },
                     "ours_l1_off": {"hit_ratio": 0.7},
                 },
             }
@@ -105,11 +119,18 @@ def test_hit_ratios_default_to_the_bench_result_in_the_current_directory(
     assert ratios["api"]["value"] == pytest.approx(0.7)
     assert "bench/results/latest.json" in ratios["l2"]["source"]
     assert report["traffic"]["reads_per_write"] == pytest.approx(19)  # 0.95 / 0.05
+    cold = report["traffic"]["cold_fence_share"]
+    assert cold["value"] == pytest.approx(0.9)  # 180 of 200 origin reads strongly consistent
+    assert "180 of 200 read-path origin reads strongly consistent" in cold["source"]
     # A flag wins over the bench, and says so.
     report = json.loads(
         cli("estimate", "--template", templates["dev"], "--json", "--l2-hit-ratio", "0.9").out
     )
     assert report["traffic"]["hit_ratios"]["l2"] == {"value": 0.9, "source": "--l2-hit-ratio"}
+    report = json.loads(
+        cli("estimate", "--template", templates["dev"], "--json", "--cold-fence-share", "0.5").out
+    )
+    assert report["traffic"]["cold_fence_share"] == {"value": 0.5, "source": "--cold-fence-share"}
 
 
 def test_the_repositorys_bench_result_is_read_with_the_flag(cli, templates) -> None:
@@ -128,6 +149,10 @@ def test_without_a_bench_result_the_built_in_figures_are_used(
     monkeypatch.chdir(tmp_path)
     report = json.loads(cli("estimate", "--template", templates["dev"], "--json").out)
     assert "built-in" in report["traffic"]["hit_ratios"]["l1"]["source"]
+    # The built-in run counted no consistent reads: the documented default, 262 of 263.
+    cold = report["traffic"]["cold_fence_share"]
+    assert cold["value"] == pytest.approx(262 / 263)
+    assert cold["source"].startswith("default: quick Zipf of 2026-12-02")
 
 
 def test_the_only_template_in_cdk_out_is_the_default(cli, templates, tmp_path, monkeypatch) -> None:
@@ -149,13 +174,24 @@ def test_user_offer_files_replace_the_snapshot(cli, templates) -> None:
     assert all(f["published"] == "2026-11-01T00:00:00Z" for f in report["prices"]["figures"])
 
 
-def test_plot_is_a_png_with_one_line_per_paid_combination(cli, templates, tmp_path) -> None:
+def test_plot_is_a_png_with_one_line_per_deployable_paid_combination(
+    cli, templates, tmp_path
+) -> None:
+    from cache_constructs.cost.model import refusal
     from cache_constructs.cost.plot import plotted_combinations
     from cache_constructs.cost.template import read_template
 
-    # Stage cache, Valkey and DAX on or off, L1 always on: 2^3 = 8 lines.
+    # Stage cache, Valkey and DAX on or off (2^3 - 1 lines beside "no cache"), L1 with Valkey;
+    # DAX without Valkey (alone, or with the stage cache) cannot be deployed: 7 - 2 = 5 lines.
     combos = plotted_combinations(read_template(templates["dev"]))
-    assert len(combos) == 8 and all("l1" in c for c in combos)
+    assert sorted(sorted(c) for c in combos) == [
+        ["api"],
+        ["api", "dax", "l1", "l2"],
+        ["api", "l1", "l2"],
+        ["dax", "l1", "l2"],
+        ["l1", "l2"],
+    ]
+    assert all(refusal(c) is None for c in combos)
     path = tmp_path / "savings.png"
     run = cli("estimate", "--template", templates["dev"], "--plot", path)
     assert run.status == 0, run.err
@@ -198,7 +234,12 @@ def test_plot_without_matplotlib_exits_2_saying_how_to_install_it(
         (["--read-write-ratio", "-1"], "--read-write-ratio"),
         (["--read-write-ratio", "0:1"], "--read-write-ratio"),
         (["--list-share", "1.2"], "--list-share"),
-        (["--consistent-read-share", "-0.5"], "--consistent-read-share"),
+        (["--cold-fence-share", "1.5"], "--cold-fence-share"),
+        (["--cold-fence-share", "-0.5"], "--cold-fence-share"),
+        (["--refused-share", "-0.1"], "--refused-share"),
+        (["--refused-share", "2"], "--refused-share"),
+        (["--environments", "0"], "--environments"),
+        (["--environments", "many"], "--environments"),
         (["--cached-items", "-10"], "--cached-items"),
         (["--page-items", "2.5"], "--page-items"),
         (["--handler-ms", "-1"], "--handler-ms"),
