@@ -23,8 +23,8 @@ from cache_constructs.cost.prices import PriceBook, load_price_book
 from cache_constructs.cost.template import StackConfig, read_template
 from cache_constructs.cost.traffic import (
     DEFAULT_BENCH,
-    DEFAULT_COLD_FENCE_SHARE,
-    DEFAULT_COLD_FENCE_SOURCE,
+    DEFAULT_CONSISTENT_READ_SHARE,
+    DEFAULT_CONSISTENT_READ_SOURCE,
     BenchFigures,
     HitRatios,
     Traffic,
@@ -41,8 +41,8 @@ BUILT_IN_BENCH = BenchFigures(
     write_fraction=0.01,
 )
 """The Zipf figures of the bench run committed with this tool, used when no result file is found.
-That run predates the fences and counts no consistent reads: the cold-fence share then falls
-back to `DEFAULT_COLD_FENCE_SHARE` (a later quick run's count)."""
+That run counts no consistent reads (it predates the fences): the consistent share then falls
+back to `DEFAULT_CONSISTENT_READ_SHARE` (a later quick run's count)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,7 +129,7 @@ def _traffic(args: argparse.Namespace, bench: BenchFigures) -> Traffic:
         given = getattr(args, f"{layer}_hit_ratio")
         values[layer] = default if given is None else given
         sources[layer] = source if given is None else f"--{layer}-hit-ratio"
-    cold_share, cold_source = _cold_fence_share(args, bench, where)
+    consistent_share, consistent_source = _consistent_read_share(args, bench, where)
     reads_per_write = args.read_write_ratio
     if reads_per_write is None:
         fraction = bench.write_fraction
@@ -141,9 +141,8 @@ def _traffic(args: argparse.Namespace, bench: BenchFigures) -> Traffic:
         hits=HitRatios(**values, sources=sources),
         list_share=args.list_share,
         page_items=args.page_items,
-        cold_fence_share=cold_share,
-        cold_fence_source=cold_source,
-        refused_share=args.refused_share,
+        consistent_read_share=consistent_share,
+        consistent_read_source=consistent_source,
         environments=args.environments,
         cached_items=args.cached_items,
         handler_ms=args.handler_ms,
@@ -152,15 +151,15 @@ def _traffic(args: argparse.Namespace, bench: BenchFigures) -> Traffic:
     )
 
 
-def _cold_fence_share(
+def _consistent_read_share(
     args: argparse.Namespace, bench: BenchFigures, where: str
 ) -> tuple[float, str]:
-    """The share of Valkey's item misses on a cold fence, and where it came from."""
-    if args.cold_fence_share is not None:
-        return args.cold_fence_share, "--cold-fence-share"
-    measured = bench.cold_fence_share
+    """The share of Valkey's item misses read strongly consistent, and where it came from."""
+    if args.consistent_read_share is not None:
+        return args.consistent_read_share, "--consistent-read-share"
+    measured = bench.consistent_read_share
     if measured is None:
-        return DEFAULT_COLD_FENCE_SHARE, DEFAULT_COLD_FENCE_SOURCE
+        return DEFAULT_CONSISTENT_READ_SHARE, DEFAULT_CONSISTENT_READ_SOURCE
     return measured, (
         f"{where}: Zipf, {bench.consistent_origin_reads} of {bench.origin_reads} read-path "
         "origin reads strongly consistent"
@@ -176,7 +175,7 @@ def _plot_title(stack: StackConfig, traffic: Traffic, prices: PriceBook) -> str:
         f"{Path(stack.source).name}, {prices.region} prices of {', '.join(dates)}\n"
         f"{traffic.item_kb:g} KB items, {traffic.reads_per_write:g} reads per write, "
         f"{traffic.list_share:.0%} list reads; hit ratios {hits}; "
-        f"{traffic.cold_fence_share:.1%} of Valkey misses on a cold fence"
+        f"{traffic.consistent_read_share:.1%} of Valkey's item misses read strongly consistent"
     )
 
 
@@ -316,19 +315,12 @@ def _parser() -> argparse.ArgumentParser:
     ):
         est.add_argument(f"--{layer}-hit-ratio", type=_ratio, help=f"share {what}")
     est.add_argument(
-        "--cold-fence-share",
+        "--consistent-read-share",
         type=_ratio,
-        help="share of Valkey's item misses whose fence is cold (never made, expired or "
-        "evicted): they read DynamoDB strongly consistent, past DAX (default: the bench's "
-        f"consistent share of origin reads, else {DEFAULT_COLD_FENCE_SHARE:.3f})",
-    )
-    est.add_argument(
-        "--refused-share",
-        type=_ratio,
-        default=0.0,
-        help="share of the answers of DAX or eventually consistent reads that the fence refuses "
-        "(an old copy, e.g. after an out-of-band write), repeated strongly consistent "
-        "(default 0)",
+        help="share of Valkey's item misses read from DynamoDB strongly consistent, past DAX "
+        "(their fence is new: never made, expired or evicted); the rest meet an anchored "
+        "fence and use DAX or an eventually consistent read (default: the bench result's "
+        f"consistent share of read-path origin reads, else {DEFAULT_CONSISTENT_READ_SHARE:.3f})",
     )
     est.add_argument(
         "--environments",

@@ -4,10 +4,9 @@
 (cache_constructs/runtime): the stage cache answers what it can; every other read invokes
 Lambda, meets L1 (whose tracking connection PINGs Valkey after a second of silence), then L2
 (GET; on a miss the lease script, the origin read and the fill script). The origin read
-depends on the item's fence: a cold one (never made, expired or evicted) means a strongly
-consistent DynamoDB read past DAX; an anchored one, DAX or an eventually consistent read, and
-a strongly consistent repeat when the fence refuses the answer; without L2 every item read is
-strongly consistent. Every write commits to DynamoDB, writes through to L2 and bumps the
+depends on the item's fence: a new one (never made, expired or evicted) means a strongly
+consistent DynamoDB read past DAX (`consistent_read_share` of the misses); an anchored one, DAX
+or an eventually consistent read; without L2 every item read is strongly consistent. Every write commits to DynamoDB, writes through to L2 and bumps the
 category's list generation, and its stream record invokes the invalidator, which fences the
 item and bumps the generation again. Each line of the bill belongs to one layer.
 
@@ -266,17 +265,15 @@ class _Month:
             self.lookups["read"] = self.lookups.get("read", 0.0) + reads
         self.flow("l1_hits", l1_hits)
         self.flow("l2_hits", hits)
-        # A miss's fence: cold (never made, expired, evicted) or anchored (a strongly
-        # consistent read vouched for it). Only the anchored part may use DAX or an eventually
-        # consistent read; the fence refuses some of those answers (a repeat, consistent).
-        cold = misses * t.cold_fence_share
-        anchored = misses - cold
-        refused = anchored * t.refused_share
+        # A miss's fence: new (never made, expired, evicted), so the read is strongly
+        # consistent and goes past DAX, which only passes such reads through; or anchored (a
+        # strongly consistent read vouched for it), so DAX or an eventually consistent read.
+        consistent = misses * t.consistent_read_share
+        anchored = misses - consistent
         dax_hits = anchored * t.hits.dax if "dax" in self.on else 0.0
-        eventual = anchored - dax_hits  # DAX's misses read eventually consistent too
-        self.flow("cold_fence_misses", cold)
+        eventual = anchored - dax_hits  # DAX's misses read DynamoDB eventually consistent too
+        self.flow("consistent_misses", consistent)
         self.flow("anchored_misses", anchored)
-        self.flow("refused_answers", refused)
         if "dax" in self.on:
             self.flow("dax_requests", anchored)
             self.flow("dax_hits", dax_hits)
@@ -284,18 +281,14 @@ class _Month:
         self.ecpu += (
             hits * max(1.0, kb)
             + misses  # the GET that missed
-            + cold * (commands["lease_cold"] + max(commands["fill_consistent"], kb))
-            + anchored * commands["lease_anchored"]
-            + (anchored - refused) * max(commands["fill_eventual"], kb)
-            + refused * max(commands["fill_consistent"], kb)
+            + consistent * (commands["lease_cold"] + max(commands["fill_consistent"], kb))
+            + anchored * (commands["lease_anchored"] + max(commands["fill_eventual"], kb))
         )
         # One round trip per GET, lease and fill.
         self.wait("read", function, (reached + 2 * misses) * t.l2_ms)
-        consistent = cold + refused
-        self.read_units += eventual * 0.5 * units + consistent * units
-        calls = cold + anchored + refused
-        self.item_origin_flows(consistent=consistent, eventual=eventual, calls=calls)
-        self.wait("read", function, calls * t.origin_ms)
+        self.read_units += consistent * units + eventual * 0.5 * units
+        self.item_origin_flows(consistent=consistent, eventual=eventual, calls=misses)
+        self.wait("read", function, misses * t.origin_ms)
 
     def item_origin_flows(self, *, consistent: float, eventual: float, calls: float) -> None:
         """Item reads the read function made to DAX or DynamoDB (`calls`), and the DynamoDB

@@ -144,9 +144,8 @@ def _traffic_line(traffic: Traffic) -> str:
         f"Traffic: {traffic.requests:,.0f} requests a month, {traffic.reads_per_write:g} reads per "
         f"write, {traffic.item_kb:g} KB items, {traffic.list_share:.0%} of reads list pages of "
         f"{traffic.page_items} items, {traffic.cached_items:,} items cached; "
-        f"{traffic.cold_fence_share:.1%} of Valkey's item misses on a cold fence "
-        f"({traffic.cold_fence_source}), {traffic.refused_share:.0%} of anchored answers "
-        f"refused; {_environments(traffic)} per read function"
+        f"{traffic.consistent_read_share:.1%} of Valkey's item misses read strongly consistent "
+        f"({traffic.consistent_read_source}); {_environments(traffic)} per read function"
     )
 
 
@@ -296,10 +295,10 @@ def _condition(stack: StackConfig, traffic: Traffic, layer: str) -> str:
         return f"at a hit ratio of {ratio:.2f} of the reads reaching Lambda"
     if layer == "l2":
         return f"at {traffic.item_kb:g} KB items and a hit ratio of {ratio:.2f} behind L1"
-    anchored = 1 - traffic.cold_fence_share
+    anchored = 1 - traffic.consistent_read_share
     return (
         f"at a hit ratio of {ratio:.2f} of the item reads Valkey misses on an anchored fence "
-        f"({anchored:.1%} of its misses; the rest meet a cold fence and read DynamoDB strongly "
+        f"({anchored:.1%} of its misses; the rest meet a new fence and read DynamoDB strongly "
         "consistent, past DAX)"
     )
 
@@ -343,11 +342,10 @@ def json_report(
                 "item_kb": traffic.item_kb,
                 "list_share": traffic.list_share,
                 "page_items": traffic.page_items,
-                "cold_fence_share": {
-                    "value": traffic.cold_fence_share,
-                    "source": traffic.cold_fence_source,
+                "consistent_read_share": {
+                    "value": traffic.consistent_read_share,
+                    "source": traffic.consistent_read_source,
                 },
-                "refused_share": traffic.refused_share,
                 "environments": traffic.environments,
                 "cached_items": traffic.cached_items,
                 "handler_ms": traffic.handler_ms,

@@ -5,7 +5,7 @@ serves, in the stack as configured (docs/cost.md explains how a removed layer ha
 The bench's Zipf scenario replays one trace through this runtime with L1 on ("ours": HIT-L1,
 HIT-L2, MISS per read) and with L1 off ("ours_l1_off": one shared cache), which gives L1, L2
 and a proxy for a shared stage cache, and counts the read path's strongly consistent origin
-reads, which gives the share of Valkey's misses that met a cold fence. DAX is not in the bench.
+reads, which gives the consistent share of Valkey's item misses. DAX is not in the bench.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from cache_constructs.cost.errors import InputError
 DEFAULT_BENCH = Path("bench") / "results" / "latest.json"
 """Where `make bench` writes its result, relative to the repository (the current directory)."""
 
-DEFAULT_COLD_FENCE_SHARE = 262 / 263
-"""Share of Valkey's item misses that meet a cold fence (never made, expired or evicted) when
-no bench result counts them: the quick Zipf run of 2026-12-02 with the fences (commit
-900e1e5's figures) made 262 of its 263 read-path origin reads strongly consistent."""
-DEFAULT_COLD_FENCE_SOURCE = (
-    "default: quick Zipf of 2026-12-02, 262 of 263 read-path origin reads strongly consistent"
+DEFAULT_CONSISTENT_READ_SHARE = 262 / 263
+"""The consistent share of Valkey's item misses when the bench result does not count them
+(runs before the fences): the quick Zipf run with the fences that docs/architecture.md quotes
+made 262 of its 263 read-path origin reads strongly consistent (every Zipf miss meets a cold
+fence: its key was never cached or was evicted with its fence)."""
+DEFAULT_CONSISTENT_READ_SOURCE = (
+    "default: the quick Zipf run in docs/architecture.md, 262 of 263 read-path origin reads "
+    "strongly consistent"
 )
 
 
@@ -61,14 +63,11 @@ class Traffic:
     list_share: float = 0.2
     """Share of reads that are list pages (GET /products) rather than items."""
     page_items: int = 20
-    cold_fence_share: float = DEFAULT_COLD_FENCE_SHARE
-    """Share of Valkey's item misses whose fence is cold (never made, expired or evicted): they
-    read DynamoDB strongly consistent, past DAX. The rest meet an anchored fence: DAX, or an
-    eventually consistent read."""
-    cold_fence_source: str = DEFAULT_COLD_FENCE_SOURCE
-    refused_share: float = 0.0
-    """Share of the anchored reads' answers (DAX or eventually consistent) that the fence
-    refuses as older than a version it knows, each repeated strongly consistent."""
+    consistent_read_share: float = DEFAULT_CONSISTENT_READ_SHARE
+    """Share of Valkey's item misses read from DynamoDB strongly consistent, past DAX: those
+    whose fence is new (never made, expired or evicted) and the rare repeat of an answer the
+    fence refused. The rest meet an anchored fence: DAX, or an eventually consistent read."""
+    consistent_read_source: str = DEFAULT_CONSISTENT_READ_SOURCE
     environments: float | None = None
     """Warm execution environments of each read function (read, list), each with its own L1
     tracking connection; None: the function's mean concurrency, at least 1."""
@@ -84,8 +83,7 @@ class Traffic:
         if not (math.isfinite(self.item_kb) and self.item_kb > 0):
             raise InputError("--item-kb", f"must be above 0, got {self.item_kb}")
         _ratio(self.list_share, "--list-share")
-        _ratio(self.cold_fence_share, "--cold-fence-share")
-        _ratio(self.refused_share, "--refused-share")
+        _ratio(self.consistent_read_share, "--consistent-read-share")
         if self.environments is not None and not (
             isinstance(self.environments, int | float)
             and math.isfinite(self.environments)
@@ -137,10 +135,8 @@ class BenchFigures:
     """Of those, strongly consistent ones (a cold fence, or a repeat after a refused answer)."""
 
     @property
-    def cold_fence_share(self) -> float | None:
-        """Consistent / all read-path origin reads: the share of misses on a cold fence (a
-        refused answer's repeat is counted as cold: the bench has no DAX and writes only
-        through the API, so repeats are rare there), or None when the file has no counts."""
+    def consistent_read_share(self) -> float | None:
+        """Consistent / all read-path origin reads (None when the file has no counts)."""
         if not self.origin_reads or self.consistent_origin_reads is None:
             return None
         return self.consistent_origin_reads / self.origin_reads

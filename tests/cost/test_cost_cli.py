@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -59,7 +60,12 @@ def test_prod_estimate_prices_the_replication_group_and_three_dax_nodes(cli, tem
     # 16 subsets of the four layers; the 6 with L1 or DAX but no Valkey are refused, not priced.
     assert len(report["combinations"]) == 10
     assert len(report["refused_combinations"]) == 6
-    assert all("l2" in c["layers"] for c in report["combinations"] if {"l1", "dax"} & set(c["layers"]))
+    priced = [set(c["layers"]) for c in report["combinations"]]
+    assert all("l2" in layers for layers in priced if layers & {"l1", "dax"})
+    refused = [set(c["layers"]) for c in report["refused_combinations"]]
+    assert {"dax"} in refused and {"l1"} in refused and {"api", "l1", "dax"} in refused
+    assert all("l2" not in layers and layers & {"l1", "dax"} for layers in refused)
+    assert all("cannot run without Valkey" in c["reason"] for c in report["refused_combinations"])
     (valkey,) = [layer for layer in report["layers"] if layer["layer"] == "l2"]
     assert valkey["removed_with"] == ["l1", "dax"]
     confirmations = {f["price"]: f["confirmation"] for f in report["prices"]["figures"]}
@@ -119,18 +125,47 @@ def test_hit_ratios_default_to_the_bench_result_in_the_current_directory(
     assert ratios["api"]["value"] == pytest.approx(0.7)
     assert "bench/results/latest.json" in ratios["l2"]["source"]
     assert report["traffic"]["reads_per_write"] == pytest.approx(19)  # 0.95 / 0.05
-    cold = report["traffic"]["cold_fence_share"]
-    assert cold["value"] == pytest.approx(0.9)  # 180 of 200 origin reads strongly consistent
-    assert "180 of 200 read-path origin reads strongly consistent" in cold["source"]
+    share = report["traffic"]["consistent_read_share"]
+    assert share["value"] == pytest.approx(0.9)  # 180 of 200 origin reads strongly consistent
+    assert "180 of 200 read-path origin reads strongly consistent" in share["source"]
     # A flag wins over the bench, and says so.
     report = json.loads(
         cli("estimate", "--template", templates["dev"], "--json", "--l2-hit-ratio", "0.9").out
     )
     assert report["traffic"]["hit_ratios"]["l2"] == {"value": 0.9, "source": "--l2-hit-ratio"}
     report = json.loads(
-        cli("estimate", "--template", templates["dev"], "--json", "--cold-fence-share", "0.5").out
+        cli(
+            "estimate", "--template", templates["dev"], "--json", "--consistent-read-share", "0.5"
+        ).out
     )
-    assert report["traffic"]["cold_fence_share"] == {"value": 0.5, "source": "--cold-fence-share"}
+    assert report["traffic"]["consistent_read_share"] == {
+        "value": 0.5,
+        "source": "--consistent-read-share",
+    }
+
+
+def test_the_consistent_share_defaults_from_a_bench_result_in_the_bench_schema(
+    cli, templates
+) -> None:
+    # A `make bench` result as bench/scenarios/zipf_worker.py writes it since the fences:
+    # ours made 2,205 of its 2,316 read-path origin reads strongly consistent.
+    fixture = FIXTURES / "bench_latest.json"
+    args = ("estimate", "--template", templates["dev"], "--bench", fixture, "--json")
+    report = json.loads(cli(*args).out)
+    share = report["traffic"]["consistent_read_share"]
+    assert share["value"] == pytest.approx(2205 / 2316)
+    assert share["source"].startswith(f"{fixture}, full run of 2026-11-24: Zipf, 2205 of 2316")
+    # The share prices the item misses' reads: Valkey's misses x (share x 1 + (1 - share) x
+    # 0.5) units at 1 KB; the write path's consistent read is 1 unit per write.
+    flows = report["bill"]["flows"]
+    misses = flows["consistent_misses"] + flows["anchored_misses"]
+    assert flows["consistent_misses"] == pytest.approx(misses * 2205 / 2316)
+    lists = flows["dynamodb_queries"] * 0.5 * math.ceil(20 * 1.0 / 4)  # 20-item pages, 5 units
+    items = flows["consistent_misses"] + 0.5 * (flows["anchored_misses"] - flows["dax_hits"])
+    assert flows["read_units"] == pytest.approx(items + lists + flows["dynamodb_write_reads"])
+    # Every miss consistent: DAX, behind Valkey, gets no request at all.
+    everything = json.loads(cli(*args, "--consistent-read-share", "1").out)["bill"]["flows"]
+    assert everything["dax_requests"] == 0 and everything["dax_hits"] == 0
 
 
 def test_the_repositorys_bench_result_is_read_with_the_flag(cli, templates) -> None:
@@ -150,9 +185,9 @@ def test_without_a_bench_result_the_built_in_figures_are_used(
     report = json.loads(cli("estimate", "--template", templates["dev"], "--json").out)
     assert "built-in" in report["traffic"]["hit_ratios"]["l1"]["source"]
     # The built-in run counted no consistent reads: the documented default, 262 of 263.
-    cold = report["traffic"]["cold_fence_share"]
-    assert cold["value"] == pytest.approx(262 / 263)
-    assert cold["source"].startswith("default: quick Zipf of 2026-12-02")
+    share = report["traffic"]["consistent_read_share"]
+    assert share["value"] == pytest.approx(262 / 263)
+    assert share["source"].startswith("default: the quick Zipf run in docs/architecture.md")
 
 
 def test_the_only_template_in_cdk_out_is_the_default(cli, templates, tmp_path, monkeypatch) -> None:
@@ -234,10 +269,9 @@ def test_plot_without_matplotlib_exits_2_saying_how_to_install_it(
         (["--read-write-ratio", "-1"], "--read-write-ratio"),
         (["--read-write-ratio", "0:1"], "--read-write-ratio"),
         (["--list-share", "1.2"], "--list-share"),
-        (["--cold-fence-share", "1.5"], "--cold-fence-share"),
-        (["--cold-fence-share", "-0.5"], "--cold-fence-share"),
-        (["--refused-share", "-0.1"], "--refused-share"),
-        (["--refused-share", "2"], "--refused-share"),
+        (["--consistent-read-share", "1.5"], "--consistent-read-share"),
+        (["--consistent-read-share", "-0.5"], "--consistent-read-share"),
+        (["--consistent-read-share", "half"], "--consistent-read-share"),
         (["--environments", "0"], "--environments"),
         (["--environments", "many"], "--environments"),
         (["--cached-items", "-10"], "--cached-items"),

@@ -5,9 +5,8 @@ arm64 $0.20 per million requests and $0.00001 per GB-second; DynamoDB $0.25 per 
 units, $1.25 per million write units; stage cache 0.5 GB $0.02 an hour; Valkey serverless $0.10
 per GB-hour and $0.002 per million ECPUs, cache.r7g.large $0.20 an hour; dax.t3.small $0.04 an
 hour. Functions have 1024 MB, so GB-seconds equal seconds. A month is 730 hours, 2,628,000
-seconds. Unless a case says otherwise every Valkey miss meets a cold fence (strongly
-consistent, 1 read unit per 4 KB), no answer is refused, and each read function has one
-environment (its L1 tracking connection is PINGed on the first lookup after a silent second).
+seconds. Unless a case says otherwise every Valkey miss meets a new fence (strongly
+consistent, 1 read unit per 4 KB), and each read function has one environment (its L1 tracking connection is PINGed on the first lookup after a silent second).
 """
 
 from __future__ import annotations
@@ -62,8 +61,7 @@ def traffic(api: float = 0, l1: float = 0, l2: float = 0, dax: float = 0, **kw: 
         "reads_per_write": math.inf,  # no writes unless a case says so
         "item_kb": 1.0,
         "list_share": 0.0,
-        "cold_fence_share": 1.0,
-        "refused_share": 0.0,
+        "consistent_read_share": 1.0,
         "environments": 1.0,
         "handler_ms": 10.0,
         "l2_ms": 1.0,
@@ -226,7 +224,7 @@ def test_valkey_replication_group_node_hours(book: PriceBook) -> None:
 def test_dax_node_hours_and_the_anchored_reads_it_absorbs(book: PriceBook) -> None:
     s = stack(valkey=ServerlessCacheConfig("valkey", None), dax=DaxConfig("dax.t3.small", 1))
     # Valkey holds no values (hit ratio 0) but every fence is anchored: every miss may use DAX.
-    result = layer(analyse(s, traffic(dax=0.5, cold_fence_share=0.0), book), "dax")
+    result = layer(analyse(s, traffic(dax=0.5, consistent_read_share=0.0), book), "dax")
     assert result.monthly_cost == pytest.approx(29.20)  # 730 h x $0.04
     assert result.requests_absorbed == pytest.approx(500_000)  # 1,000,000 misses x 0.5
     # Without DAX those 500,000 reads are eventually consistent GetItems (the fence vouches):
@@ -240,49 +238,80 @@ def test_dax_node_hours_and_the_anchored_reads_it_absorbs(book: PriceBook) -> No
     assert result.needs == "l2"
 
 
-def test_cold_fences_read_strongly_consistent_without_dax(book: PriceBook) -> None:
+def test_misses_split_into_consistent_and_eventual_reads_by_the_share(book: PriceBook) -> None:
     s = stack(valkey=ServerlessCacheConfig("valkey", None))
-    t = traffic(l2=0.8, cold_fence_share=0.25, refused_share=0.1)
+    t = traffic(l2=0.8, consistent_read_share=0.25)
     month = bill(s, t, book, {"l2"})
-    # 200,000 misses: 50,000 on a cold fence (strongly consistent, 1 unit); 150,000 on an
-    # anchored one (eventually consistent, 0.5 unit), of whose answers the fence refuses 10%:
-    # 15,000 repeats, strongly consistent (1 unit).
-    # 50,000 + 75,000 + 15,000 = 140,000 units x $0.25/M = $0.035.
-    assert month.flows["cold_fence_misses"] == pytest.approx(50_000)
+    # 200,000 misses: 50,000 on a new fence (strongly consistent, 1 unit per 4 KB); 150,000
+    # on an anchored one (eventually consistent, 0.5 unit).
+    # 50,000 x 1 + 150,000 x 0.5 = 125,000 units x $0.25/M = $0.03125.
+    assert month.flows["consistent_misses"] == pytest.approx(50_000)
     assert month.flows["anchored_misses"] == pytest.approx(150_000)
-    assert month.flows["consistent_item_reads"] == pytest.approx(65_000)  # 50,000 + 15,000
-    assert month.flows["dynamodb_item_reads"] == pytest.approx(215_000)
-    assert month.flows["read_units"] == pytest.approx(140_000)
-    assert month.lines["dynamodb_reads"] == pytest.approx(0.035)
-    # ECPUs: 800,000 hits x 1 + 200,000 GETs + 50,000 x (cold lease 6 + consistent fill 8) +
-    # 150,000 x anchored lease 4 + 135,000 x eventual fill 7 + 15,000 x consistent fill 8 =
-    # 800,000 + 200,000 + 700,000 + 600,000 + 945,000 + 120,000 = 3,365,000.
-    assert month.flows["ecpu"] == pytest.approx(3_365_000)
-    # Lambda: 1,000,000 x 10 ms + (1,000,000 GETs + 2 x 200,000 scripts) x 1 ms + 215,000
-    # origin calls x 10 ms = 10,000 + 1,400 + 2,150 = 13,550 GB-s x $0.00001 = $0.1355.
-    assert month.lines["lambda_duration"] == pytest.approx(0.1355)
-    # Without Valkey there is no fence at all: all 1,000,000 reads strongly consistent.
-    assert bill(s, t, book, ()).flows["read_units"] == pytest.approx(1_000_000)
+    assert month.flows["consistent_item_reads"] == pytest.approx(50_000)
+    assert month.flows["dynamodb_item_reads"] == pytest.approx(200_000)
+    assert month.flows["read_units"] == pytest.approx(125_000)
+    assert month.lines["dynamodb_reads"] == pytest.approx(0.03125)
+    # ECPUs: 800,000 hits x 1 + 200,000 GETs + 50,000 x (new-fence lease 6 + consistent fill
+    # 8) + 150,000 x (anchored lease 4 + eventual fill 7) =
+    # 800,000 + 200,000 + 700,000 + 1,650,000 = 3,350,000.
+    assert month.flows["ecpu"] == pytest.approx(3_350_000)
+    # Lambda: 1,000,000 x 10 ms + (1,000,000 GETs + 2 x 200,000 scripts) x 1 ms + 200,000
+    # origin calls x 10 ms = 10,000 + 1,400 + 2,000 = 13,400 GB-s x $0.00001 = $0.134.
+    assert month.lines["lambda_duration"] == pytest.approx(0.134)
 
 
-def test_cold_fences_go_past_dax_and_only_anchored_reads_meet_it(book: PriceBook) -> None:
+def test_a_five_kb_item_is_two_units_strongly_and_one_eventually(
+    book: PriceBook,
+) -> None:
+    s = stack(valkey=ServerlessCacheConfig("valkey", None))
+    # 5 KB items: two 4 KB units a strongly consistent read, one eventually consistent.
+    month = bill(s, traffic(l2=0.5, item_kb=5.0, consistent_read_share=0.4), book, {"l2"})
+    # 500,000 misses: 200,000 x 2 + 300,000 x 2 x 0.5 = 400,000 + 300,000 = 700,000 units.
+    assert month.flows["read_units"] == pytest.approx(700_000)
+    everything_consistent = traffic(l2=0.5, item_kb=5.0, consistent_read_share=1.0)
+    assert bill(s, everything_consistent, book, {"l2"}).flows["read_units"] == pytest.approx(
+        1_000_000
+    )  # 500,000 x 2
+    nothing_consistent = traffic(l2=0.5, item_kb=5.0, consistent_read_share=0.0)
+    assert bill(s, nothing_consistent, book, {"l2"}).flows["read_units"] == pytest.approx(
+        500_000
+    )  # 500,000 x 2 x 0.5
+
+
+def test_without_valkey_every_read_is_strongly_consistent_whatever_the_share(
+    book: PriceBook,
+) -> None:
     s = stack(valkey=ServerlessCacheConfig("valkey", None), dax=DaxConfig("dax.t3.small", 1))
-    t = traffic(l2=0.8, dax=0.6, cold_fence_share=0.25, refused_share=0.1)
+    month = bill(s, traffic(l2=0.8, dax=0.9, consistent_read_share=0.0), book, ())
+    # No fence at all: 1,000,000 reads x 1 unit, none eventually consistent, none from DAX.
+    assert month.flows["read_units"] == pytest.approx(1_000_000)
+    assert month.flows["consistent_item_reads"] == pytest.approx(1_000_000)
+    assert "dax_hits" not in month.flows
+    assert "dax_nodes" not in month.lines
+
+
+def test_dax_absorbs_only_the_anchored_share_of_valkeys_misses(book: PriceBook) -> None:
+    s = stack(valkey=ServerlessCacheConfig("valkey", None), dax=DaxConfig("dax.t3.small", 1))
+    t = traffic(l2=0.8, dax=0.6, consistent_read_share=0.25)
     month = bill(s, t, book, {"l2", "dax"})
-    # The 50,000 cold misses read DynamoDB strongly consistent past DAX; DAX sees only the
-    # 150,000 anchored ones: 90,000 hits (0.6), 60,000 misses that DAX reads eventually
-    # consistent (0.5 unit); the fence refuses 10% of all 150,000 answers: 15,000 repeats.
-    # 50,000 + 30,000 + 15,000 = 95,000 units x $0.25/M = $0.02375.
+    # The 50,000 consistent misses read DynamoDB past DAX; DAX sees only the 150,000
+    # anchored ones: 90,000 hits (0.6), 60,000 misses that DAX reads eventually consistent.
+    # 50,000 x 1 + 60,000 x 0.5 = 80,000 units x $0.25/M = $0.02.
     assert month.flows["dax_requests"] == pytest.approx(150_000)
     assert month.flows["dax_hits"] == pytest.approx(90_000)
-    assert month.flows["dynamodb_item_reads"] == pytest.approx(125_000)  # 50k + 60k + 15k
-    assert month.flows["consistent_item_reads"] == pytest.approx(65_000)
-    assert month.flows["read_units"] == pytest.approx(95_000)
-    assert month.lines["dynamodb_reads"] == pytest.approx(0.02375)
-    # Lambda still makes 215,000 origin calls (a DAX answer is one too).
-    assert month.flows["origin_reads"] == pytest.approx(215_000)
-    # Without DAX: 140,000 units (the case above); DAX saved its 90,000 hits' half units.
-    assert bill(s, t, book, {"l2"}).flows["read_units"] == pytest.approx(140_000)
+    assert month.flows["dynamodb_item_reads"] == pytest.approx(110_000)  # 50k + 60k
+    assert month.flows["consistent_item_reads"] == pytest.approx(50_000)
+    assert month.flows["read_units"] == pytest.approx(80_000)
+    assert month.lines["dynamodb_reads"] == pytest.approx(0.02)
+    # Lambda still makes 200,000 origin calls (a DAX answer is one too).
+    assert month.flows["origin_reads"] == pytest.approx(200_000)
+    # Without DAX: 125,000 units (the case above); DAX saved its 90,000 hits' half units.
+    assert bill(s, t, book, {"l2"}).flows["read_units"] == pytest.approx(125_000)
+    # Every miss consistent (a Zipf-like workload): DAX sees nothing and absorbs nothing.
+    cold = bill(s, traffic(l2=0.8, dax=0.6, consistent_read_share=1.0), book, {"l2", "dax"})
+    assert cold.flows["dax_requests"] == 0
+    assert cold.flows["dax_hits"] == 0
+    assert cold.flows["read_units"] == pytest.approx(200_000)
     # What the runtime refuses is not priced.
     with pytest.raises(ValueError, match="DAX cannot run without Valkey here"):
         bill(s, t, book, {"dax"})

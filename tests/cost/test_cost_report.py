@@ -30,7 +30,7 @@ MONTH_SECONDS = 2_628_000
 
 
 def _traffic(**hits: float) -> Traffic:
-    """test_cost_model's Valkey case: one read a second, every miss on a cold fence, one
+    """test_cost_model's Valkey case: one read a second, every miss on a new fence, one
     environment per read function."""
     ratios = {"api": 0.0, "l1": 0.0, "l2": 0.0, "dax": 0.0, **hits}
     return Traffic(
@@ -39,7 +39,7 @@ def _traffic(**hits: float) -> Traffic:
         item_kb=1.0,
         hits=HitRatios(**ratios),
         list_share=0.0,
-        cold_fence_share=1.0,
+        consistent_read_share=1.0,
         environments=1.0,
     )
 
@@ -111,9 +111,9 @@ def test_the_repositorys_bench_result() -> None:
     assert figures.l2 == pytest.approx(l2_hits / (ours["reads"] - sources["HIT-L1"]))
     if "consistent_origin_reads" in ours:  # runs since the fences count them
         share = ours["consistent_origin_reads"] / ours["origin_reads"]
-        assert figures.cold_fence_share == pytest.approx(share)
+        assert figures.consistent_read_share == pytest.approx(share)
     else:
-        assert figures.cold_fence_share is None
+        assert figures.consistent_read_share is None
 
 
 def _bench(ours: dict[str, object]) -> dict[str, object]:
@@ -124,13 +124,13 @@ def _bench(ours: dict[str, object]) -> dict[str, object]:
     }
 
 
-def test_the_bench_counts_give_the_cold_fence_share(tmp_path: Path) -> None:
+def test_the_bench_counts_give_the_consistent_read_share(tmp_path: Path) -> None:
     path = tmp_path / "latest.json"
     ours = {"reads": 100, "sources": {"HIT-L1": 50, "HIT-L2": 20, "MISS": 30}}
     path.write_text(json.dumps(_bench({**ours, "origin_reads": 40, "consistent_origin_reads": 36})))
-    assert read_bench(path).cold_fence_share == pytest.approx(0.9)  # 36 / 40
+    assert read_bench(path).consistent_read_share == pytest.approx(0.9)  # 36 / 40
     path.write_text(json.dumps(_bench(ours)))  # a run before the fences counted nothing
-    assert read_bench(path).cold_fence_share is None
+    assert read_bench(path).consistent_read_share is None
     path.write_text(json.dumps(_bench({**ours, "origin_reads": 40, "consistent_origin_reads": 41})))
     with pytest.raises(InputError) as error:
         read_bench(path)
@@ -155,8 +155,8 @@ def test_a_bench_file_without_the_zipf_scenario_names_bench(tmp_path: Path) -> N
         ({"item_kb": 0}, "--item-kb"),
         ({"list_share": 1.5}, "--list-share"),
         ({"page_items": 0}, "--page-items"),
-        ({"cold_fence_share": 1.5}, "--cold-fence-share"),
-        ({"refused_share": -0.1}, "--refused-share"),
+        ({"consistent_read_share": 1.5}, "--consistent-read-share"),
+        ({"consistent_read_share": -0.1}, "--consistent-read-share"),
         ({"environments": 0.5}, "--environments"),
         ({"handler_ms": -1}, "--handler-ms"),
     ],
