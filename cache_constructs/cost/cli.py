@@ -174,7 +174,7 @@ def _plot_title(stack: StackConfig, traffic: Traffic, prices: PriceBook) -> str:
     return (
         f"{Path(stack.source).name}, {prices.region} prices of {', '.join(dates)}\n"
         f"{traffic.item_kb:g} KB items, {traffic.reads_per_write:g} reads per write, "
-        f"{traffic.list_share:.0%} list reads; hit ratios {hits}; "
+        f"{traffic.list_share:.0%} list reads\nhit ratios {hits}; "
         f"{traffic.consistent_read_share:.1%} of Valkey's item misses read strongly consistent"
     )
 

@@ -6,9 +6,10 @@ Lambda, meets L1 (whose tracking connection PINGs Valkey after a second of silen
 (GET; on a miss the lease script, the origin read and the fill script). The origin read
 depends on the item's fence: a new one (never made, expired or evicted) means a strongly
 consistent DynamoDB read past DAX (`consistent_read_share` of the misses); an anchored one, DAX
-or an eventually consistent read; without L2 every item read is strongly consistent. Every write commits to DynamoDB, writes through to L2 and bumps the
-category's list generation, and its stream record invokes the invalidator, which fences the
-item and bumps the generation again. Each line of the bill belongs to one layer.
+or an eventually consistent read; without L2 every item read is strongly consistent. Every
+write commits to DynamoDB, writes through to L2 and bumps the category's list generation, and
+its stream record invokes the invalidator, which fences the item and bumps the generation
+again. Each line of the bill belongs to one layer.
 
 Combinations the runtime refuses (CachePolicy: `l1` or `dax` without `l2`) are not priced.
 

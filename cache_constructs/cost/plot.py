@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from cache_constructs.cost.errors import InputError
-from cache_constructs.cost.model import CACHE_LAYERS, break_even, net_curve, refusal
+from cache_constructs.cost.model import CACHE_LAYERS, REQUIRES, break_even, net_curve, refusal
 from cache_constructs.cost.prices import PriceBook
 from cache_constructs.cost.template import StackConfig
 from cache_constructs.cost.traffic import Traffic
@@ -30,8 +30,9 @@ def plotted_combinations(stack: StackConfig) -> list[frozenset[str]]:
     with each that has Valkey; "no cache" (the zero line) aside.
 
     L1 is on wherever it can run (it needs Valkey), so the plot shows the choices that cost
-    money; DAX without Valkey cannot be deployed and is not drawn. The JSON report lists every
-    deployable combination, L1 off included, and the refused ones with their reason.
+    money; what CachePolicy refuses (DAX or L1 without Valkey) is not drawn and the footnote
+    says so (`refused_note`). The JSON report lists every deployable combination, L1 off
+    included, and the refused ones with their reason.
     """
     paid = [layer for layer in ("api", "l2", "dax") if layer in stack.cache_layers]
     combos: list[frozenset[str]] = []
@@ -44,15 +45,24 @@ def plotted_combinations(stack: StackConfig) -> list[frozenset[str]]:
     return combos
 
 
-NOT_DRAWN = (
-    "Not drawn: DAX without Valkey (not deployable: the fence that vouches for DAX lives in Valkey)"
-)
+def refused_note(stack: StackConfig) -> str | None:
+    """The plot's footnote: which of the stack's layers CachePolicy refuses without another
+    (`REQUIRES`); no line with them alone is drawn."""
+    needy = [
+        f"{_NAMES[layer]} without {_NAMES[needed]}"
+        for layer, needed in REQUIRES.items()
+        if layer in stack.cache_layers
+    ]
+    if not needy:
+        return None
+    return "Not drawn, refused by CachePolicy: " + ", ".join(needy)
 
 
 def write_plot(
     path: Path, stack: StackConfig, traffic: Traffic, prices: PriceBook, title: str
-) -> None:
-    """Draw the lines and their break-even points into the PNG `path`."""
+) -> list[str]:
+    """Draw the lines and their break-even points into the PNG `path`; the texts written
+    beside the lines (each line's legend label, then the footnote, if any)."""
     try:
         import matplotlib
 
@@ -64,10 +74,12 @@ def write_plot(
         ) from None
     volumes = [LOWEST * (HIGHEST / LOWEST) ** (i / (POINTS - 1)) for i in range(POINTS)]
     figure, axes = pyplot.subplots(figsize=(10, 6), dpi=110)
+    texts = []
     for layers in plotted_combinations(stack):
         curve = net_curve(stack, traffic, prices, layers, frozenset())
         crossing = break_even(curve)
         label = _label(layers) + _pays(crossing)
+        texts.append(label)
         (line,) = axes.plot(volumes, [curve(n) for n in volumes], label=label, linewidth=1.6)
         if crossing and LOWEST <= crossing <= HIGHEST:
             axes.plot([crossing], [0.0], marker="o", color=line.get_color(), markersize=7)
@@ -79,20 +91,25 @@ def write_plot(
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.25)
     axes.legend(fontsize=8, loc="upper left")
-    if "dax" in stack.cache_layers:
-        figure.text(0.01, 0.005, NOT_DRAWN, fontsize=7, color="dimgray")
-    figure.tight_layout()
+    note = refused_note(stack)
+    if note is not None:
+        figure.text(0.01, 0.01, note, fontsize=8, color="dimgray")
+        texts.append(note)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))  # leave the footnote its own strip
     try:
         figure.savefig(path, format="png")
     except OSError as exc:
         raise InputError("--plot", f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         pyplot.close(figure)
+    return texts
+
+
+_NAMES = {"api": "stage cache", "l1": "L1", "l2": "Valkey", "dax": "DAX"}
 
 
 def _label(layers: frozenset[str]) -> str:
-    names = {"api": "stage cache", "l1": "L1", "l2": "Valkey", "dax": "DAX"}
-    return " + ".join(names[layer] for layer in CACHE_LAYERS if layer in layers) or "no cache"
+    return " + ".join(_NAMES[layer] for layer in CACHE_LAYERS if layer in layers) or "no cache"
 
 
 def _pays(crossing: float | None) -> str:

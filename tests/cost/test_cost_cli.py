@@ -210,8 +210,9 @@ def test_user_offer_files_replace_the_snapshot(cli, templates) -> None:
 
 
 def test_plot_is_a_png_with_one_line_per_deployable_paid_combination(
-    cli, templates, tmp_path
+    cli, templates, tmp_path, monkeypatch
 ) -> None:
+    from cache_constructs.cost import plot
     from cache_constructs.cost.model import refusal
     from cache_constructs.cost.plot import plotted_combinations
     from cache_constructs.cost.template import read_template
@@ -227,10 +228,25 @@ def test_plot_is_a_png_with_one_line_per_deployable_paid_combination(
         ["l1", "l2"],
     ]
     assert all(refusal(c) is None for c in combos)
+    # What the plot writes beside its lines: one legend label per drawn combination, none
+    # with DAX or L1 but no Valkey, and a footnote naming what CachePolicy refuses.
+    drawn: list[list[str]] = []
+    write_plot = plot.write_plot
+    monkeypatch.setattr(plot, "write_plot", lambda *a: drawn.append(write_plot(*a)) or drawn[-1])
     path = tmp_path / "savings.png"
     run = cli("estimate", "--template", templates["dev"], "--plot", path)
     assert run.status == 0, run.err
     assert f"Plot written: {path}" in run.err
+    (texts,) = drawn
+    *labels, note = texts
+    assert [label.split(" (")[0] for label in labels] == [
+        "stage cache",
+        "L1 + Valkey",
+        "stage cache + L1 + Valkey",
+        "L1 + Valkey + DAX",
+        "stage cache + L1 + Valkey + DAX",
+    ]
+    assert note == "Not drawn, refused by CachePolicy: L1 without Valkey, DAX without Valkey"
     data = path.read_bytes()
     assert data[:8] == PNG_SIGNATURE
     with Image.open(path) as image:

@@ -6,7 +6,8 @@ units, $1.25 per million write units; stage cache 0.5 GB $0.02 an hour; Valkey s
 per GB-hour and $0.002 per million ECPUs, cache.r7g.large $0.20 an hour; dax.t3.small $0.04 an
 hour. Functions have 1024 MB, so GB-seconds equal seconds. A month is 730 hours, 2,628,000
 seconds. Unless a case says otherwise every Valkey miss meets a new fence (strongly
-consistent, 1 read unit per 4 KB), and each read function has one environment (its L1 tracking connection is PINGed on the first lookup after a silent second).
+consistent, 1 read unit per 4 KB), and each read function has one environment (its L1
+tracking connection is PINGed on the first lookup after a silent second).
 """
 
 from __future__ import annotations
