@@ -332,3 +332,45 @@ def test_no_template_and_no_cdk_out_names_template(cli, tmp_path, monkeypatch) -
     run = cli("estimate")
     assert run.status == 2
     assert "--template" in run.err and "make synth" in run.err
+
+
+def _money(text: str) -> float:
+    return float(text.replace("$", "").replace(",", "").replace("+", ""))
+
+
+def test_the_guides_examples_in_docs_cost_md_are_what_the_model_says(cli, templates) -> None:
+    # The table of docs/cost.md "The guide's two examples, recomputed": each row's flags, run
+    # on the dev template with the shipped snapshot, give its figures.
+    doc = (ROOT / "docs" / "cost.md").read_text()
+    section = doc.split("## The guide's two examples, recomputed")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "`--" in line]
+    assert len(rows) == 4
+    common = "--l1-hit-ratio 0 --l2-hit-ratio 0 --dax-hit-ratio 0 --api-hit-ratio 0 "
+    common += "--read-write-ratio 99 --no-bench"
+    assert " ".join(section.split()).count(common) == 1  # the flags every row follows
+    layers = {"Valkey": ["l1", "l2"], "API Gateway": ["api"], "DAX": ["l1", "l2", "dax"]}
+    previous: list[str] = []
+    for row in rows:
+        name, at_10m, at_100m, crossing, flags = (
+            cell.strip() for cell in row.strip("|").split("|")
+        )
+        wanted = (
+            previous
+            if name.startswith("the same")
+            else next(v for k, v in layers.items() if name.startswith(k))
+        )
+        previous = wanted
+        nets = []
+        for requests in ("10000000", "100000000"):
+            args = ["estimate", "--template", templates["dev"], "--json", "--requests", requests]
+            run = cli(*args, *common.split(), *flags.strip("`").split())
+            assert run.status == 0, run.err
+            (combo,) = [c for c in json.loads(run.out)["combinations"] if c["layers"] == wanted]
+            nets.append(combo)
+        assert round(nets[0]["net_vs_no_cache"], 2) == _money(at_10m), name
+        assert round(nets[1]["net_vs_no_cache"], 2) == _money(at_100m), name
+        found = nets[0]["break_even_requests_per_month"]
+        if crossing == "never":
+            assert found is None, name
+        else:
+            assert found == pytest.approx(float(crossing.replace(",", "")), rel=0.01), name
