@@ -428,3 +428,14 @@ def test_break_even_solves_a_line() -> None:
     assert break_even(lambda n: n * 1e-6 - 10) == pytest.approx(10_000_000, rel=1e-6)
     assert break_even(lambda n: -1.0) is None
     assert break_even(lambda n: n * 1e-9) == 0.0
+
+
+def test_a_stack_with_dax_but_no_valkey_is_refused_naming_the_template(book: PriceBook) -> None:
+    from cache_constructs.cost.errors import InputError
+
+    s = stack(dax=DaxConfig("dax.t3.small", 1))
+    assert s.cache_layers == {"dax"}  # no Valkey, so no L1 either
+    with pytest.raises(InputError) as error:
+        analyse(s, traffic(dax=0.9), book)
+    assert error.value.field == "--template"
+    assert "CachePolicy refuses 'dax' without 'l2'" in error.value.message
