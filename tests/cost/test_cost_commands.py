@@ -56,7 +56,8 @@ def env(version: int) -> bytes:
     return envelope.encode(Rendered(b"v%d" % version, '"e"', version), 1)
 
 
-def cold_lease(store: L2Store) -> Any:
+def take_lease(store: L2Store) -> Any:
+    """lease.lua as a miss runs it: it makes the fence when there is none."""
     return store.lease(KEYS, "t", 5000, epoch_seed=SEED, fence_ttl_ms=LEASE_FENCE_MS)
 
 
@@ -76,7 +77,7 @@ def fill(store: L2Store, version: int, *, consistent: bool) -> int:
 def test_a_miss_on_a_new_fence_then_its_strongly_consistent_fill(
     store: L2Store, client: redis.Redis
 ) -> None:
-    ran, leased = commands_run(client, lambda: cold_lease(store))
+    ran, leased = commands_run(client, lambda: take_lease(store))
     assert leased.acquired and leased.epoch == SEED
     assert ran == SCRIPT_COMMANDS["lease_cold"]
     ran, landed = commands_run(client, lambda: fill(store, 1, consistent=True))
@@ -87,10 +88,10 @@ def test_a_miss_on_a_new_fence_then_its_strongly_consistent_fill(
 def test_a_miss_on_an_anchored_fence_then_its_eventually_consistent_fill(
     store: L2Store, client: redis.Redis
 ) -> None:
-    cold_lease(store)
+    take_lease(store)
     assert fill(store, 1, consistent=True) == LANDED  # anchors the fence at version 1
     client.delete(KEYS.value)  # the value expired; the fence lives on
-    ran, leased = commands_run(client, lambda: cold_lease(store))
+    ran, leased = commands_run(client, lambda: take_lease(store))
     assert leased.acquired and leased.committed == 1
     assert ran == SCRIPT_COMMANDS["lease_anchored"]
     ran, landed = commands_run(client, lambda: fill(store, 1, consistent=False))
@@ -101,7 +102,7 @@ def test_a_miss_on_an_anchored_fence_then_its_eventually_consistent_fill(
 def test_a_write_through_then_its_stream_records_invalidation(
     store: L2Store, client: redis.Redis
 ) -> None:
-    cold_lease(store)
+    take_lease(store)
     assert fill(store, 1, consistent=True) == LANDED
     client.pexpire(KEYS.fence, LEASE_FENCE_MS)  # so the write's PEXPIRE runs
 
