@@ -9,11 +9,12 @@ counts the most a script runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
+import redis_servers
 
 from cache_constructs.contract.keys import generation_key, item_keys, page_keys
 from cache_constructs.cost.model import SCRIPT_COMMANDS
@@ -29,9 +30,20 @@ LONGER_FENCE_MS = 600_000  # what a fill or write asks for: the fence outlives t
 NOT_THE_SCRIPTS = {"evalsha", "eval", "script", "info", "config"}
 
 
+@pytest.fixture(scope="module")
+def counted_server() -> Iterator[redis_servers.RedisServer]:
+    """A server of this module's own: the session's shared one also serves background
+    threads of other tests (tracking health checks, lease renewals), whose commands would
+    be counted with the script's."""
+    with redis_servers.standalone() as server:
+        yield server
+
+
 @pytest.fixture
-def client(redis_url: str) -> redis.Redis:
-    return redis.Redis.from_url(redis_url)
+def client(counted_server: redis_servers.RedisServer) -> Iterator[redis.Redis]:
+    with redis.Redis.from_url(counted_server.url) as client:
+        client.flushall()
+        yield client
 
 
 @pytest.fixture
