@@ -48,7 +48,7 @@ class Sizes:
 FULL = Sizes(
     name="full",
     hit_samples=10_000,
-    cold_runs=10,
+    cold_runs=20,
     stampede_threads=32,
     stampede_processes=32,
     stampede_origin_latency_ms=50,
@@ -70,7 +70,7 @@ FULL = Sizes(
 QUICK = Sizes(
     name="quick",
     hit_samples=3_000,
-    cold_runs=5,
+    cold_runs=10,
     stampede_threads=32,
     stampede_processes=4,
     stampede_origin_latency_ms=50,

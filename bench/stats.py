@@ -1,8 +1,9 @@
-"""Percentiles and ratios as the report prints them."""
+"""Percentiles and ratios as the report prints them, and the sampling-error verdicts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,3 +55,16 @@ def paired_bootstrap(
         picked = (chosen[:, None] + np.arange(size)[None, :]).ravel()
         replicates.append(float(statistic({name: v[picked] for name, v in arrays.items()})))
     return estimate, float(np.std(replicates, ddof=1))
+
+
+TOLERANCE_STANDARD_ERRORS = 2.0
+"""A target is missed only when the estimate is beyond it by more than this many standard
+errors, so a verdict near its limit does not flip between runs on sampling noise."""
+
+
+def judge(estimate: float, standard_error: float, target: float | None, strict: bool) -> Any:
+    """met unless the estimate exceeds the target by more than the tolerance."""
+    if target is None:
+        return None
+    tolerance = TOLERANCE_STANDARD_ERRORS * standard_error
+    return estimate - tolerance < target if strict else estimate - tolerance <= target

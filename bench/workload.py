@@ -37,8 +37,14 @@ def lru_hit_ratio(trace: Sequence[Request], capacity: int, warmup: int = 0) -> f
     A write refreshes the entry (write-through), as every peer's write path does. Reads in
     the first `warmup` requests fill the cache but are not counted.
     """
+    hits = lru_hits(trace, capacity, warmup)
+    return sum(hits) / len(hits) if hits else 0.0
+
+
+def lru_hits(trace: Sequence[Request], capacity: int, warmup: int = 0) -> list[bool]:
+    """Per counted read of `trace` (as `lru_hit_ratio` counts them), whether the LRU hit."""
     cache: OrderedDict[int, None] = OrderedDict()
-    hits = reads = 0
+    hits: list[bool] = []
     for index, request in enumerate(trace):
         present = request.key in cache
         if present:
@@ -48,6 +54,5 @@ def lru_hit_ratio(trace: Sequence[Request], capacity: int, warmup: int = 0) -> f
             if len(cache) > capacity:
                 cache.popitem(last=False)
         if not request.write and index >= warmup:
-            reads += 1
-            hits += present
-    return hits / reads if reads else 0.0
+            hits.append(present)
+    return hits

@@ -20,10 +20,15 @@ if TYPE_CHECKING:
     from cache_constructs.cached_rest_api import CachedRestApi, CachedRestApiProps
     from cache_constructs.contract.policy import CachePolicy
     from cache_constructs.dax_cache import DaxCache, DaxCacheProps
+    from cache_constructs.invalidation_channel import (
+        InvalidationChannel,
+        InvalidationChannelProps,
+    )
     from cache_constructs.log_groups import LogGroupSettings
     from cache_constructs.metric_sources import MetricSources, MonitoredService, ServiceMetrics
     from cache_constructs.product.function_code import ProductServiceCode
     from cache_constructs.product.service import CachedProductService
+    from cache_constructs.static_site import StaticSite, StaticSiteProps
     from cache_constructs.stream_invalidator import StreamInvalidator
     from cache_constructs.valkey_cache import (
         ImportedValkeyCache,
@@ -47,6 +52,8 @@ _EXPORTS = {
     "DaxCacheProps": "cache_constructs.dax_cache",
     "IValkeyCache": "cache_constructs.valkey_cache",
     "ImportedValkeyCache": "cache_constructs.valkey_cache",
+    "InvalidationChannel": "cache_constructs.invalidation_channel",
+    "InvalidationChannelProps": "cache_constructs.invalidation_channel",
     "LogGroupSettings": "cache_constructs.log_groups",
     "MetricSources": "cache_constructs.metric_sources",
     "MonitoredService": "cache_constructs.metric_sources",
@@ -56,6 +63,8 @@ _EXPORTS = {
     "ServerlessValkeyCache": "cache_constructs.valkey_cache",
     "ServerlessValkeyCacheProps": "cache_constructs.valkey_cache",
     "ServiceMetrics": "cache_constructs.metric_sources",
+    "StaticSite": "cache_constructs.static_site",
+    "StaticSiteProps": "cache_constructs.static_site",
     "StreamInvalidator": "cache_constructs.stream_invalidator",
     "Thresholds": "cache_constructs.cache_alarms",
     "ValkeyCache": "cache_constructs.valkey_cache",
@@ -73,6 +82,8 @@ __all__ = [
     "DaxCacheProps",
     "IValkeyCache",
     "ImportedValkeyCache",
+    "InvalidationChannel",
+    "InvalidationChannelProps",
     "LogGroupSettings",
     "MetricSources",
     "MonitoredService",
@@ -82,6 +93,8 @@ __all__ = [
     "ServerlessValkeyCache",
     "ServerlessValkeyCacheProps",
     "ServiceMetrics",
+    "StaticSite",
+    "StaticSiteProps",
     "StreamInvalidator",
     "Thresholds",
     "ValkeyCache",

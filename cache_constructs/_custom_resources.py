@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cache_constructs._checkov import skip_checkov
+from cache_constructs._nag import BASIC_EXECUTION_ROLE
 
 PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 """The construct id of the singleton function behind every AwsCustomResource in a stack."""
@@ -42,10 +43,7 @@ def acknowledge_provider(scope: Construct) -> None:
         return
     Validations.of(provider).acknowledge(
         Acknowledgment(
-            id=(
-                "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                "policy/service-role/AWSLambdaBasicExecutionRole]"
-            ),
+            id=BASIC_EXECUTION_ROLE,
             reason="the CDK AwsCustomResource provider only writes its own logs",
         ),
         Acknowledgment(

@@ -28,6 +28,7 @@ from constructs import Construct
 
 from cache_constructs._props import construct_props
 from cache_constructs._validation import is_unresolved, require_instance, require_int_range
+from cache_constructs.contract.metrics import L1_TRACKING_UNAVAILABLE, PUSH_HANDOVER_FAILURE
 from cache_constructs.metric_sources import MetricSources, MonitoredService
 
 #: Where the alarm descriptions point: docs/runbook.md of this project, one anchor per alarm.
@@ -166,6 +167,63 @@ DAX_FAULTS = AlarmKind(
     cloudwatch.TreatMissingData.NOT_BREACHING,
     prop="max_dax_faults_per_minute",
 )
+L1_TRACKING = AlarmKind(
+    "L1TrackingUnavailable",
+    "l1-tracking-unavailable",
+    "Lambda environments whose Valkey refused client tracking (their L1 is bounded by its "
+    "TTL only)",
+    "environments/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_l1_tracking_unavailable_per_minute",
+)
+PUSH_HANDOVER_FAILURES = AlarmKind(
+    "PushHandoverFailures",
+    "push-handover-failures",
+    "The invalidation function could not hand changes to the push publisher (pages poll)",
+    "requests/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_push_handover_failures_per_minute",
+)
+PUSH_PUBLISH_FAILURES = AlarmKind(
+    "PushPublishFailures",
+    "push-publish-failures",
+    "The push publisher could not publish changes to the Event API (Lambda retries them)",
+    "requests/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_push_publish_failures_per_minute",
+)
+PUSH_DROPPED = AlarmKind(
+    "PushDropped",
+    "push-handovers-dropped",
+    "Lambda dropped push handovers after its retries (those pushes are lost)",
+    "events/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_push_dropped_per_minute",
+)
+PUSH_PUBLISH_ERRORS = AlarmKind(
+    "PushPublishErrors",
+    "push-publish-errors",
+    "The Event API refused publish requests (HTTP 4XX/5XX)",
+    "errors/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_push_publish_errors_per_minute",
+)
+PUSH_CONNECT_SERVER_ERRORS = AlarmKind(
+    "PushConnectServerErrors",
+    "push-connection-errors",
+    "The Event API failed client connections (server side)",
+    "errors/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_push_connect_server_errors_per_minute",
+)
+PUSH_CONNECT_CLIENT_ERRORS = AlarmKind(
+    "PushConnectClientErrors",
+    "push-connection-errors",
+    "The Event API refused client connections (an expired API key refuses them all)",
+    "errors/minute",
+    cloudwatch.TreatMissingData.NOT_BREACHING,
+    prop="max_push_connect_client_errors_per_minute",
+)
 ALARM_KINDS = (
     HIT_RATE,
     BYPASS_RATE,
@@ -176,6 +234,13 @@ ALARM_KINDS = (
     LAMBDA_ERRORS,
     API_LATENCY,
     DAX_FAULTS,
+    L1_TRACKING,
+    PUSH_HANDOVER_FAILURES,
+    PUSH_PUBLISH_FAILURES,
+    PUSH_DROPPED,
+    PUSH_PUBLISH_ERRORS,
+    PUSH_CONNECT_SERVER_ERRORS,
+    PUSH_CONNECT_CLIENT_ERRORS,
 )
 
 
@@ -220,6 +285,38 @@ class CacheAlarmsProps:
     """API Gateway p95 latency. Default 1 second / 3 seconds."""
     max_dax_faults_per_minute: Thresholds[float] | None = Thresholds(warning=0, critical=10)
     """DAX server faults per minute, >= 0. Default: any fault warns, 10 page."""
+    max_l1_tracking_unavailable_per_minute: Thresholds[float] | None = Thresholds(
+        warning=0, critical=None
+    )
+    """Environments that started without L1 client tracking (``L1TrackingUnavailable``),
+    >= 0. Default: any warns (reads stay within the L1 TTL bound, read-your-writes across
+    environments does not hold), no critical."""
+    max_push_handover_failures_per_minute: Thresholds[float] | None = Thresholds(
+        warning=0, critical=10
+    )
+    """Publish requests the invalidation function could not hand to the push publisher
+    (``PushHandoverFailure``), >= 0. Default: any failure warns, 10 page."""
+    max_push_publish_failures_per_minute: Thresholds[float] | None = Thresholds(
+        warning=0, critical=10
+    )
+    """Publish requests the push publisher could not publish (``PushPublishFailure``), >= 0.
+    Default 0 / 10."""
+    max_push_dropped_per_minute: Thresholds[float] | None = Thresholds(warning=0, critical=10)
+    """Handovers Lambda dropped after its retries (``AsyncEventsDropped`` of the publisher),
+    >= 0. Default 0 / 10."""
+    max_push_publish_errors_per_minute: Thresholds[float] | None = Thresholds(
+        warning=0, critical=10
+    )
+    """HTTP publish requests the Event API refused (4XX + 5XX), >= 0. Default 0 / 10."""
+    max_push_connect_server_errors_per_minute: Thresholds[float] | None = Thresholds(
+        warning=0, critical=10
+    )
+    """Client connections the Event API failed, >= 0. Default 0 / 10."""
+    max_push_connect_client_errors_per_minute: Thresholds[float] | None = Thresholds(
+        warning=10, critical=100
+    )
+    """Client connections the Event API refused (bad or expired key), >= 0. Default 10 / 100
+    (a few refusals are browsers, not us)."""
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
@@ -264,9 +361,11 @@ class CacheAlarms(Construct):
     :param id_: construct id.
     :param sources: the service to watch: anything with ``metric_sources`` (a
         `CachedProductService`, or ``MetricSources(...)`` of an à-la-carte app's parts).
-        Alarms per part: the handlers' EMF metrics (L2 hit rate, bypass rate), Valkey
-        (memory, evictions), the stream (iterator age, dead-letter queue), each function
-        (errors), the API (p95 latency), DAX (server faults).
+        Alarms per part: the handlers' EMF metrics (L2 hit rate, bypass rate, L1 tracking
+        unavailable), Valkey (memory, evictions), the stream (iterator age, dead-letter queue), each
+        function (errors), the API (p95 latency), DAX (server faults), the push channel (handover
+        failures with the handlers' metrics, the publisher's publish failures and dropped events,
+        Event API publish errors, connection errors).
     :param topic: an existing topic for the notifications. Default: a topic is created,
         encrypted with ``topic_encryption_key`` (or a key it creates, rotation on) and SSL
         only; the key allows CloudWatch to publish.
@@ -306,7 +405,7 @@ class CacheAlarms(Construct):
         if parts.is_empty():
             raise ValueError(
                 "sources has no part to alarm on (service_metrics, valkey, stream, functions, "
-                "api or dax)"
+                "api, dax or push)"
             )
         _check_function_ids(parts.functions)
 
@@ -329,6 +428,7 @@ class CacheAlarms(Construct):
             metrics = parts.service_metrics
             self._add(HIT_RATE, metrics.metric_hit_rate_percent("L2", min_requests=min_requests))
             self._add(BYPASS_RATE, metrics.metric_bypass_rate_percent(min_requests=min_requests))
+            self._add(L1_TRACKING, metrics.metric(L1_TRACKING_UNAVAILABLE))
         if parts.valkey is not None:
             self._add(VALKEY_MEMORY, parts.valkey.metric_memory_usage_percent())
             self._add(VALKEY_EVICTIONS, _per_minute_sum(parts.valkey.metric_evictions()))
@@ -342,6 +442,8 @@ class CacheAlarms(Construct):
             self._add(API_LATENCY, _p95(parts.api.metric_latency()))
         if parts.dax is not None:
             self._add(DAX_FAULTS, _per_minute_sum(parts.dax.metric_fault_request_count()))
+        if parts.push is not None:
+            self._add_push_alarms(parts)
 
     # -- overridable parts ----------------------------------------------------------------
 
@@ -398,6 +500,21 @@ class CacheAlarms(Construct):
         )
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _add_push_alarms(self, parts: MetricSources) -> None:
+        push = parts.push
+        assert push is not None
+        if parts.service_metrics is not None:
+            self._add(PUSH_HANDOVER_FAILURES, parts.service_metrics.metric(PUSH_HANDOVER_FAILURE))
+        for kind, metric in (
+            (PUSH_PUBLISH_FAILURES, push.metric_publish_failures()),
+            (PUSH_DROPPED, push.metric_dropped_publishes()),
+        ):
+            if metric is not None:
+                self._add(kind, _per_minute_sum(metric))
+        self._add(PUSH_PUBLISH_ERRORS, _per_minute_sum(push.metric_publish_errors()))
+        self._add(PUSH_CONNECT_SERVER_ERRORS, _per_minute_sum(push.metric_connect_server_errors()))
+        self._add(PUSH_CONNECT_CLIENT_ERRORS, _per_minute_sum(push.metric_connect_client_errors()))
 
     def _add(
         self, kind: AlarmKind, metric: cloudwatch.IMetric, *, subject: str | None = None

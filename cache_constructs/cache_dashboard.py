@@ -18,6 +18,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from cache_constructs._validation import is_unresolved
+from cache_constructs.contract.metrics import PUSH_HANDED_OVER, PUSH_HANDOVER_FAILURE
 from cache_constructs.metric_sources import MetricSources, MonitoredService
 
 _DASHBOARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -49,7 +50,9 @@ class CacheDashboard(Construct):
         evictions, CPU, connections, hit rate, replication lag when it has one), DAX (item
         and query cache hits/misses, evictions, errors, faults), Lambda functions (errors,
         throttles, p95 duration), stream invalidation (iterator age, dead-letter depth), the
-        table (throttles). A part the service lacks has no section.
+        table (throttles), push invalidation (the stream function's handovers, the
+        publisher's publishes and dropped events, Event API publish errors, connections,
+        deliveries). A part the service lacks has no section.
     """
 
     def __init__(
@@ -80,7 +83,7 @@ class CacheDashboard(Construct):
         if parts.is_empty():
             raise ValueError(
                 "sources has no part to show (api, service_metrics, valkey, dax, functions, "
-                "stream or table): the dashboard would be empty"
+                "stream, table or push): the dashboard would be empty"
             )
         #: The parts this dashboard shows.
         self.sources = parts
@@ -91,6 +94,7 @@ class CacheDashboard(Construct):
         self.functions = tuple(parts.functions)
         self.stream = parts.stream
         self.table: dynamodb.ITable | None = parts.table
+        self.push = parts.push
         #: The CloudWatch dashboard.
         self.dashboard = cloudwatch.Dashboard(
             self,
@@ -108,6 +112,7 @@ class CacheDashboard(Construct):
             ("Lambda functions", self.functions, self._build_lambda_widgets),
             ("Stream invalidation", self.stream, self._build_stream_widgets),
             ("DynamoDB table", self.table, self._build_table_widgets),
+            ("Push invalidation", self.push, self._build_push_widgets),
         ):
             if source:
                 self.sections.append(title)
@@ -166,7 +171,13 @@ class CacheDashboard(Construct):
                 "Degraded paths",
                 [
                     metrics.metric(name)
-                    for name in ("CacheBypass", "StaleServed", "LeaseWait", "CacheWriteFailure")
+                    for name in (
+                        "CacheBypass",
+                        "StaleServed",
+                        "LeaseWait",
+                        "CacheWriteFailure",
+                        "L1TrackingUnavailable",
+                    )
                 ],
             ),
             _graph(
@@ -256,6 +267,50 @@ class CacheDashboard(Construct):
                         operations=list(_TABLE_OPERATIONS), label="ThrottledRequests"
                     )
                 ],
+            ),
+        ]
+
+    def _build_push_widgets(self) -> list[cloudwatch.IWidget]:
+        """Handovers (with the handlers' metrics), publishes, Event API errors, connections."""
+        push = self.push
+        assert push is not None
+        widgets: list[cloudwatch.IWidget] = []
+        if self.service_metrics is not None:
+            widgets.append(
+                _graph(
+                    "Handovers by the invalidation function",
+                    [
+                        self.service_metrics.metric(name)
+                        for name in (PUSH_HANDED_OVER, PUSH_HANDOVER_FAILURE)
+                    ],
+                )
+            )
+        publisher = [
+            metric
+            for metric in (
+                push.metric_published(),
+                push.metric_publish_failures(),
+                push.metric_dropped_publishes(),
+            )
+            if metric is not None
+        ]
+        if publisher:
+            widgets.append(_graph("Publishes by the publisher function", publisher))
+        return [
+            *widgets,
+            _graph("Event API publish errors", [push.metric_publish_errors()]),
+            _graph(
+                "Client connections",
+                [
+                    push.metric_active_connections(),
+                    push.metric_connect_success(),
+                    push.metric_connect_client_errors(),
+                    push.metric_connect_server_errors(),
+                ],
+            ),
+            _graph(
+                "Deliveries and subscriptions",
+                [push.metric_delivered_messages(), push.metric_subscribe_errors()],
             ),
         ]
 

@@ -26,12 +26,12 @@ from constructs import Construct
 
 from cache_constructs._custom_resources import acknowledge_provider
 from cache_constructs.log_groups import LogGroupSettings, custom_resource_log_group
+from cache_constructs.vpc_endpoints import find_endpoint, imported_endpoint_id, private_subnet_types
 
 GATEWAY_ENDPOINT_ID = "DynamoDbGatewayEndpoint"
 """The construct id of the one DynamoDB gateway endpoint, a child of the VPC."""
 PREFIX_LIST_ID = "DynamoDbPrefixList"
 """The construct id of the per-stack prefix-list lookup."""
-_PRIVATE_SUBNET_TYPES = (ec2.SubnetType.PRIVATE_ISOLATED, ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
 
 def dynamodb_gateway_endpoint(
@@ -74,37 +74,23 @@ def dynamodb_gateway_endpoint(
 
 
 def _imported_endpoint_id(vpc: ec2.IVpc) -> str:
-    return f"{GATEWAY_ENDPOINT_ID}For{vpc.node.id}"
+    return imported_endpoint_id(GATEWAY_ENDPOINT_ID, vpc)
 
 
-def _find_endpoint(vpc: ec2.IVpc) -> ec2.IGatewayVpcEndpoint | None:
+def _find_endpoint(vpc: ec2.IVpc) -> ec2.GatewayVpcEndpoint | None:
     """The DynamoDB gateway endpoint among the VPC construct's children, if any."""
-    ours = vpc.node.try_find_child(GATEWAY_ENDPOINT_ID) or Stack.of(vpc).node.try_find_child(
-        _imported_endpoint_id(vpc)
-    )
-    if isinstance(ours, ec2.GatewayVpcEndpoint):
-        return ours
-    for child in vpc.node.find_all():
-        if not isinstance(child, ec2.CfnVPCEndpoint):
-            continue
-        gateway = child.vpc_endpoint_type in (None, "Gateway")
-        service = child.service_name
-        if gateway and isinstance(service, str) and ".dynamodb" in service:
-            parent = child.node.scope
-            if isinstance(parent, ec2.GatewayVpcEndpoint):
-                return parent
-    return None
+    return find_endpoint(vpc, GATEWAY_ENDPOINT_ID, ec2.GatewayVpcEndpoint, _serves_dynamodb)
+
+
+def _serves_dynamodb(endpoint: ec2.CfnVPCEndpoint) -> bool:
+    service = endpoint.service_name
+    gateway = endpoint.vpc_endpoint_type in (None, "Gateway")
+    return gateway and isinstance(service, str) and ".dynamodb" in service
 
 
 def _private_subnets(vpc: ec2.IVpc) -> list[ec2.SubnetSelection]:
-    present = {
-        ec2.SubnetType.PRIVATE_ISOLATED: bool(vpc.isolated_subnets),
-        ec2.SubnetType.PRIVATE_WITH_EGRESS: bool(vpc.private_subnets),
-    }
-    selections = [ec2.SubnetSelection(subnet_type=t) for t in _PRIVATE_SUBNET_TYPES if present[t]]
-    if not selections:
-        raise ValueError("vpc has no private subnets for the DynamoDB gateway endpoint")
-    return selections
+    types = private_subnet_types(vpc, needed_by="DynamoDB gateway endpoint")
+    return [ec2.SubnetSelection(subnet_type=subnet_type) for subnet_type in types]
 
 
 def dynamodb_prefix_list_id(scope: Construct, log_settings: LogGroupSettings) -> str:

@@ -68,13 +68,19 @@ def build_log_group(
     retention: logs.RetentionDays,
     removal_policy: RemovalPolicy,
     encryption_key: kms.IKey | None = None,
+    log_group_name: str | None = None,
 ) -> logs.LogGroup:
-    """A log group with a retention, a removal policy and (optionally) a customer key."""
+    """A log group with a retention, a removal policy and (optionally) a customer key.
+
+    ``log_group_name`` fixes the name where a service writes to a name of its own choosing
+    (AppSync's ``/aws/appsync/apis/<id>``); default: a name CloudFormation generates.
+    """
     if encryption_key is not None:
         allow_cloudwatch_logs(encryption_key)
     group = logs.LogGroup(
         scope,
         id_,
+        log_group_name=log_group_name,
         retention=retention,
         removal_policy=removal_policy,
         encryption_key=encryption_key,

@@ -4,8 +4,8 @@
 attribute (`MonitoredService`), such as `CachedProductService`, or a `MetricSources` built
 from the parts of an à-la-carte app. Each source is any object with the right ``metric_*``
 methods (``CachedRestApi``, ``ServerlessValkeyCache``, ``ReplicatedValkeyCache``,
-``DaxCache``, ``StreamInvalidator`` or a caller's own construct): the protocols below are
-structural, nothing has to inherit from them.
+``DaxCache``, ``StreamInvalidator``, ``InvalidationChannel`` or a caller's own construct):
+the protocols below are structural, nothing has to inherit from them.
 
 `ServiceMetrics` builds the CloudWatch metrics that the Lambda runtime publishes through
 Powertools EMF (namespace ``POWERTOOLS_METRICS_NAMESPACE``, dimension ``service``), using
@@ -73,6 +73,25 @@ class StreamMetricsSource(Protocol):
     def metric_dlq_depth(self) -> cloudwatch.IMetric: ...
 
 
+class PushChannelMetricsSource(Protocol):
+    """A pub/sub channel that pushes invalidations to clients (``InvalidationChannel``).
+
+    The last three are its publisher function's (None when it has none): publishes accepted,
+    publishes that failed, and handovers Lambda dropped after its retries.
+    """
+
+    def metric_publish_errors(self) -> cloudwatch.IMetric: ...
+    def metric_connect_client_errors(self) -> cloudwatch.IMetric: ...
+    def metric_connect_server_errors(self) -> cloudwatch.IMetric: ...
+    def metric_active_connections(self) -> cloudwatch.IMetric: ...
+    def metric_connect_success(self) -> cloudwatch.IMetric: ...
+    def metric_subscribe_errors(self) -> cloudwatch.IMetric: ...
+    def metric_delivered_messages(self) -> cloudwatch.IMetric: ...
+    def metric_published(self) -> cloudwatch.IMetric | None: ...
+    def metric_publish_failures(self) -> cloudwatch.IMetric | None: ...
+    def metric_dropped_publishes(self) -> cloudwatch.IMetric | None: ...
+
+
 @dataclass(frozen=True)
 class MetricSources:
     """The parts of one cached service that the dashboard and the alarms watch.
@@ -97,6 +116,9 @@ class MetricSources:
     """Functions whose errors, throttles and durations are watched."""
     table: dynamodb.ITable | None = None
     """The origin table (throttles)."""
+    push: PushChannelMetricsSource | None = None
+    """The push channel to clients (``InvalidationChannel``); with ``service_metrics`` also
+    the stream function's handovers to its publisher."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "functions", tuple(self.functions))
@@ -110,7 +132,15 @@ class MetricSources:
         """True when no part is given (nothing to show or alarm on)."""
         return (
             not any(
-                (self.api, self.service_metrics, self.valkey, self.dax, self.stream, self.table)
+                (
+                    self.api,
+                    self.service_metrics,
+                    self.valkey,
+                    self.dax,
+                    self.stream,
+                    self.table,
+                    self.push,
+                )
             )
             and not self.functions
         )

@@ -13,7 +13,9 @@ channel"), so the storefront's client connects to it unchanged:
 - each published event reaches each matching subscription as `data` {id, event: <string>};
   a subscription ending in `/*` matches every channel below it;
 - HTTP `POST /event` {channel, events: [JSON strings]} on a second port ->
-  `{"successful": [{"identifier", "index"}], "failed": []}`, or 400 `{"errors": [...]}`.
+  `{"successful": [{"identifier", "index"}], "failed": []}`, or 400 `{"errors": [...]}`;
+  with an `authorize_publish` check (tests: a SigV4 verifier) a request it refuses gets 401
+  `UnauthorizedException`, as AppSync answers an unsigned or badly signed publish.
 
 Threads, not asyncio: the websockets library's sync server runs one thread per connection
 (like the rest of local_stack), and a publish sends to each subscriber from the publishing
@@ -29,7 +31,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,6 +97,10 @@ class _Session:
         return True
 
 
+PublishAuthorizer = Callable[[str, Mapping[str, str], bytes], bool]
+"""(URL, headers, body) of an HTTP publish -> whether it is authorized."""
+
+
 @dataclass
 class EventsStats:
     """Counters a test (or a curious developer) can read."""
@@ -121,6 +127,7 @@ class EventsServer:
         namespaces: Sequence[str] = (NAMESPACE,),
         keepalive_interval: float = 60.0,
         connection_timeout_ms: int = CONNECTION_TIMEOUT_MS,
+        authorize_publish: PublishAuthorizer | None = None,
     ) -> None:
         if keepalive_interval <= 0:
             raise ValueError(f"keepalive_interval must be > 0; got {keepalive_interval}")
@@ -130,6 +137,8 @@ class EventsServer:
         self.namespaces = frozenset(namespaces)
         self.keepalive_interval = keepalive_interval
         self.connection_timeout_ms = connection_timeout_ms
+        #: Decides whether an HTTP publish is authorized (None: every one is, as locally).
+        self.authorize_publish = authorize_publish
         self.stats = EventsStats()
         self._requested_ports = (ws_port, http_port)
         self._lock = threading.Lock()
@@ -412,8 +421,14 @@ class _PublishHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._reply(400, {"errors": _error("BadRequestException", "bad Content-Length")})
             return
+        raw = self.rfile.read(length)
+        authorize = self.server.events.authorize_publish
+        url = f"http://{self.headers.get('Host', '')}{self.path}"
+        if authorize is not None and not authorize(url, dict(self.headers.items()), raw):
+            self._reply(401, {"errors": _error("UnauthorizedException", "not authorized")})
+            return
         try:
-            body = json.loads(self.rfile.read(length))
+            body = json.loads(raw)
         except ValueError:
             self._reply(400, {"errors": _error("BadRequestException", "body is not JSON")})
             return

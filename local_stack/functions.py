@@ -1,10 +1,16 @@
-"""The four Lambda functions of the product service, as the CDK stack configures them.
+"""The Lambda functions of the product service, as the CDK stack configures them.
 
 Handler strings, cache policies (route -> policy through `policy_for_route`; every function
 gets both the item and the list policy, as CachedProductService does) and environment
 variable names all come from the pure-Python parts of `cache_constructs` (no jsii). Locally
 the functions also get REDIS_URL, a DynamoDB endpoint on the emulator and dummy credentials,
 and never a real AWS endpoint.
+
+Push goes the way it goes on AWS: the stream function hands each change's publish requests to
+the push publisher function by an asynchronous invoke (boto3's Lambda client, pointed at the
+local Invoke API by `AWS_ENDPOINT_URL_LAMBDA`), and the publisher posts them to the local
+events server (unsigned: the server checks no authorization), as InvalidationChannel wires
+them to AppSync on AWS.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from pathlib import Path
 
 from cache_constructs.contract import environment as env_names
 from cache_constructs.contract.policy import CachePolicy
+from cache_constructs.contract.push import PUBLISHER_FUNCTION_TIMEOUT_SECONDS
 from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
+from cache_constructs.handlers import PUSH_PUBLISHER_HANDLER
 from cache_constructs.product.handlers import (
     LIST_HANDLER,
     READ_HANDLER,
@@ -57,9 +65,18 @@ def function_specs(
     dynamodb_endpoint: str,
     redis_url: str,
     policies: dict[str, CachePolicy],
+    events_publish_url: str | None = None,
+    lambda_endpoint_url: str | None = None,
     code_root: Path = CODE_ROOT,
 ) -> dict[str, FunctionSpec]:
-    """read, list, write and stream functions with the environment each one runs with."""
+    """read, list, write and stream functions with the environment each one runs with.
+
+    With `events_publish_url` (the local events server's `POST /event`) and
+    `lambda_endpoint_url` (the local Invoke API) there is a fifth, the push publisher, and the
+    stream function hands it every change it applies; without them nothing is published.
+    """
+    if (events_publish_url is None) != (lambda_endpoint_url is None):
+        raise ValueError("give both events_publish_url and lambda_endpoint_url, or neither")
     base = {
         name: value
         for name, value in os.environ.items()
@@ -82,11 +99,12 @@ def function_specs(
         }
     )
 
-    def spec(name: str, handler: str, timeout: float) -> FunctionSpec:
+    def spec(name: str, handler: str, timeout: float, **extra: str) -> FunctionSpec:
         environment = {
             **base,
             **env_names.policy_env(item_policy=policies["item"], list_policy=policies["list"]),
-            "AWS_LAMBDA_FUNCTION_NAME": f"local-{name}",
+            "AWS_LAMBDA_FUNCTION_NAME": local_function_name(name),
+            **extra,
         }
         return FunctionSpec(
             name=name,
@@ -96,9 +114,46 @@ def function_specs(
             timeout_seconds=timeout,
         )
 
-    return {
+    specs = {
         "read": spec("read", READ_HANDLER, 10.0),
         "list": spec("list", LIST_HANDLER, 10.0),
         "write": spec("write", WRITE_HANDLER, 10.0),
-        "stream": spec("stream", STREAM_HANDLER, float(INVALIDATION_FUNCTION_TIMEOUT_SECONDS)),
     }
+    if events_publish_url is None or lambda_endpoint_url is None:
+        specs["stream"] = spec(
+            "stream", STREAM_HANDLER, float(INVALIDATION_FUNCTION_TIMEOUT_SECONDS)
+        )
+        return specs
+    specs["stream"] = spec(
+        "stream",
+        STREAM_HANDLER,
+        float(INVALIDATION_FUNCTION_TIMEOUT_SECONDS),
+        **env_names.handover_env(local_function_name(PUBLISHER)),
+        AWS_ENDPOINT_URL_LAMBDA=lambda_endpoint_url,
+    )
+    # Like the deployed publisher: no table, no cache policies, only where to publish.
+    specs[PUBLISHER] = FunctionSpec(
+        name=PUBLISHER,
+        handler=PUSH_PUBLISHER_HANDLER,
+        code_root=code_root,
+        environment={
+            **{
+                k: v
+                for k, v in base.items()
+                if k not in (env_names.TABLE_NAME, env_names.REDIS_URL)
+            },
+            "AWS_LAMBDA_FUNCTION_NAME": local_function_name(PUBLISHER),
+            **env_names.events_env(events_publish_url, auth="none"),
+        },
+        timeout_seconds=float(PUBLISHER_FUNCTION_TIMEOUT_SECONDS),
+    )
+    return specs
+
+
+PUBLISHER = "publisher"
+"""The push publisher's short name (its log file, `.local/publisher.log`)."""
+
+
+def local_function_name(name: str) -> str:
+    """The function name a local function runs as (`AWS_LAMBDA_FUNCTION_NAME`): local-<name>."""
+    return f"local-{name}"

@@ -1,9 +1,10 @@
 """The supervisor: start every part in order, publish `stack.json`, stop everything in 5 s.
 
 Start order: redis-server (unless REDIS_URL names one), moto server, the product table, the
-four function workers (cold starts in parallel), the stream poller, the HTTP front, the seed
-data; then `<state_dir>/stack.json` is written atomically: its appearance is the readiness
-event. Stop runs in reverse and removes `stack.json`.
+push channel (events server, the Lambda Invoke API stand-in), the function workers (cold starts
+in parallel), the stream poller, the HTTP front, the seed data; then `<state_dir>/stack.json`
+is written atomically: its appearance is the readiness event. Stop runs in reverse and
+removes `stack.json`.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from cache_constructs.product.table_schema import ITEM_PK_PREFIX, PARTITION_KEY
 from local_stack.dead_letter import DeadLetterFile
 from local_stack.dynamodb_emulator import DynamoDBEmulator
 from local_stack.events_server import EventsServer
-from local_stack.functions import function_specs, route_policies
+from local_stack.functions import PUBLISHER, function_specs, local_function_name, route_policies
 from local_stack.http_front import ApiFront, FrontServer
+from local_stack.lambda_invoke_server import LambdaInvokeServer
 from local_stack.lambda_worker import LambdaWorker
 from local_stack.processes import free_port
 from local_stack.redis_process import RedisProcess, ping
@@ -74,6 +76,7 @@ class LocalStack:
         self.poller: StreamPoller | None = None
         self.front: FrontServer | None = None
         self.events: EventsServer | None = None
+        self.lambda_api: LambdaInvokeServer | None = None
         self.web: WebServer | None = None
         self.info: dict[str, Any] = {}
 
@@ -113,16 +116,25 @@ class LocalStack:
             state_dir=self.state_dir,
         )
         policies = route_policies(l1_ttl_seconds=options.l1_ttl_seconds)
+        # The push channel first: the stream function hands every change it applies to the
+        # publisher function (an asynchronous invoke), which publishes it to the events server.
+        self.events = EventsServer(host=_client_host(options.host))
+        self.events.start()
+        self.lambda_api = LambdaInvokeServer({}, host=_client_host(options.host))
+        self.lambda_api.start()
         specs = function_specs(
             table_name=options.table_name,
             region=options.region,
             dynamodb_endpoint=self.emulator.endpoint,
             redis_url=redis_url,
             policies=policies,
+            events_publish_url=self.events.publish_url,
+            lambda_endpoint_url=self.lambda_api.url,
         )
         for name, spec in specs.items():
             self.workers[name] = LambdaWorker(spec, log_path=self.state_dir / f"{name}.log")
             self.workers[name].start()
+        self.lambda_api.register(local_function_name(PUBLISHER), self.workers[PUBLISHER].invoke)
 
         if self.redis is not None:
             self.redis.start()
@@ -152,7 +164,7 @@ class LocalStack:
         self.poller.start()
         self.front.start()
         api_url = f"http://{_client_host(options.host)}:{api_port}"
-        self._start_push_and_page(api_url)
+        self._start_page(api_url)
 
         if options.seed:
             started = time.monotonic()
@@ -173,6 +185,7 @@ class LocalStack:
             "routes": _route_summaries(policies, options.stream_lag_seconds),
             "events_url": self.events.ws_url if self.events else None,
             "events_publish_url": self.events.publish_url if self.events else None,
+            "lambda_endpoint_url": self.lambda_api.url if self.lambda_api else None,
             "web_url": self.web.url if self.web else None,
         }
         temporary = self.stack_file.with_suffix(".tmp")
@@ -180,14 +193,10 @@ class LocalStack:
         temporary.replace(self.stack_file)  # atomic: readers never see half a file
         return self.info
 
-    def _start_push_and_page(self, api_url: str) -> None:
-        """The push channel (AppSync Events protocol) and the storefront page (docs/client.md).
-
-        The stream function does not publish to the channel yet: see docs/client.md.
-        """
+    def _start_page(self, api_url: str) -> None:
+        """The storefront page (docs/client.md), subscribed to the push channel."""
+        assert self.events is not None, "the events server starts before the functions"
         host = _client_host(self.options.host)
-        self.events = EventsServer(host=host)
-        self.events.start()
         self.web = WebServer(
             build_web_assets(WEB_DIR),
             api_url=api_url,
@@ -225,6 +234,10 @@ class LocalStack:
             self.poller.stop(timeout=1.0)
             self.poller = None
             lap("poller")
+        if self.lambda_api is not None:
+            self.lambda_api.stop()
+            self.lambda_api = None
+            lap("lambda-api")
         for worker in self.workers.values():
             worker.close()  # idle workers exit at once on EOF: close every pipe first
         for worker in self.workers.values():

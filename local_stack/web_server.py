@@ -26,7 +26,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from local_stack.web_assets import CONFIG, HTML, WebAssets, WebObject
+from local_stack.web_assets import (
+    CONFIG,
+    HTML,
+    WebAssets,
+    WebObject,
+    content_security_policy,
+)
 
 log = logging.getLogger("local_stack.web")
 
@@ -86,19 +92,8 @@ class WebServer(ThreadingHTTPServer):
             CONFIG, (json.dumps(config, indent=2) + "\n").encode(), "application/json", "no-cache"
         )
         self.objects = objects
-        connect = ["'self'"] + ([_origin(events_url)] if events_url else [])
-        self.content_security_policy = "; ".join(
-            [
-                "default-src 'self'",
-                "script-src 'self' " + " ".join(assets.inline_script_hashes),
-                "connect-src " + " ".join(connect),
-                "img-src 'self' data:",
-                "style-src 'self'",
-                "worker-src 'self'",
-                "frame-ancestors 'none'",
-                "base-uri 'self'",
-                "form-action 'self'",
-            ]
+        self.content_security_policy = content_security_policy(
+            assets, connect_sources=[_origin(events_url)] if events_url else []
         )
         self._thread: threading.Thread | None = None
 

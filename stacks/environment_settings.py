@@ -34,6 +34,7 @@ _TOP_LEVEL = frozenset(
         "stackName",
         "description",
         "natGateways",
+        "pushInvalidation",
         "logRetentionDays",
         "removalPolicy",
         "alarmTopicArn",
@@ -77,6 +78,8 @@ class EnvironmentSettings:
     description: str = "Product service with multi-layer caching"
     nat_gateways: int = 0
     """0 keeps the functions in isolated subnets (DynamoDB via the gateway endpoint)."""
+    push_invalidation: bool = True
+    """Push every change to browsers (AppSync Events, no NAT needed); False: pages poll."""
     log_retention_days: int = 30
     removal_policy: str = "retain"
     """``retain`` or ``destroy``: what happens to the table and logs with the stack."""
@@ -115,6 +118,9 @@ class EnvironmentSettings:
             raise ValueError(f"{path}.natGateways must be an integer")
         if not 0 <= nat_gateways <= 2:
             raise ValueError(f"{path}.natGateways must be 0, 1 or 2")
+        push = raw.get("pushInvalidation", True)
+        if not isinstance(push, bool):
+            raise ValueError(f"{path}.pushInvalidation must be true or false; got {push!r}")
         retention = raw.get("logRetentionDays", 30)
         if isinstance(retention, bool) or not isinstance(retention, int) or retention < 1:
             raise ValueError(f"{path}.logRetentionDays must be a positive integer")
@@ -135,6 +141,7 @@ class EnvironmentSettings:
             stack_name=stack_name,
             description=str(raw.get("description", cls.description)),
             nat_gateways=nat_gateways,
+            push_invalidation=push,
             log_retention_days=retention,
             removal_policy=removal_policy,
             alarm_topic_arn=topic_arn,

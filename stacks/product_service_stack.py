@@ -1,4 +1,5 @@
-"""ProductServiceStack: composition only (VPC, the service, dashboard, alarms, outputs)."""
+"""ProductServiceStack: composition only (VPC, the service, the storefront site, dashboard,
+alarms, outputs)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,22 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from cache_constructs import CacheAlarms, CacheDashboard, CachedProductService
+from cache_constructs import (
+    CacheAlarms,
+    CacheDashboard,
+    CachedProductService,
+    StaticSite,
+    StaticSiteProps,
+)
 from cache_constructs._checkov import skip_checkov
 from cache_constructs.log_groups import build_log_group
 from stacks.cfn_lint_metadata import IgnoreRedundantRoleDependsOn
 from stacks.environment_settings import EnvironmentSettings
+
+#: The storefront page the site serves (docs/client.md).
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+#: Paths the site's distribution sends to the API (the page calls it on its own origin).
+API_PATH_PATTERNS = ("/products", "/products/*")
 
 #: Retention days CloudWatch Logs accepts -> the CDK enum.
 RETENTION_DAYS: dict[int, logs.RetentionDays] = {
@@ -119,8 +131,13 @@ class ProductServiceStack(Stack):
             wheelhouse=wheelhouse,
             memory_size_mb=settings.functions.memory_size_mb,
             reserved_concurrent_executions=settings.functions.reserved_concurrent_executions,
+            push_invalidation=settings.push_invalidation,
         )
         service = self.service
+        #: The push channel to browsers (AppSync Events), or None with push off.
+        self.invalidation_channel = service.invalidation_channel
+        #: The storefront page behind CloudFront, the API on its own origin.
+        self.site = self._build_site(removal_policy)
         #: One dashboard for every cache layer: it is handed the whole service.
         self.dashboard = CacheDashboard(self, "Dashboard", sources=service)
         #: Warning and critical alarms (thresholds from the environment's settings).
@@ -135,8 +152,21 @@ class ProductServiceStack(Stack):
             ),
             props=settings.alarms,
         )
+        if self.invalidation_channel is not None:
+            CfnOutput(
+                self,
+                "EventsUrl",
+                value=self.invalidation_channel.realtime_url,
+                description="Push channel (AppSync Events) real-time endpoint",
+            )
 
         CfnOutput(self, "ApiUrl", value=service.rest_api.url, description="Product API stage URL")
+        CfnOutput(
+            self,
+            "SiteUrl",
+            value=self.site.url,
+            description="Storefront page (CloudFront; the API is on the same origin)",
+        )
         CfnOutput(
             self,
             "TableName",
@@ -156,6 +186,32 @@ class ProductServiceStack(Stack):
             description="CloudWatch dashboard of every cache layer",
         )
         Aspects.of(self).add(IgnoreRedundantRoleDependsOn())
+
+    def _build_site(self, removal_policy: RemovalPolicy) -> StaticSite:
+        """The storefront: web/ hashed, config.json at deploy time, the API on its origin."""
+        channel = self.invalidation_channel
+
+        def config(site_url: str) -> dict[str, Any]:
+            return {
+                "api_url": site_url,
+                "events_url": channel.realtime_url if channel else None,
+                "events_authorization": channel.client_authorization() if channel else None,
+                "cache_version": "1",
+            }
+
+        return StaticSite(
+            self,
+            "Site",
+            site_dir=WEB_DIR,
+            config=config,
+            connect_sources=[channel.realtime_origin] if channel else [],
+            api=self.service.rest_api.api,
+            # Its deployment log group as the service's: retention, removal policy, LogKey.
+            log_defaults=self.service.log_settings,
+            props=StaticSiteProps(
+                api_path_patterns=API_PATH_PATTERNS, removal_policy=removal_policy
+            ),
+        )
 
     def _build_vpc(
         self, nat_gateways: int, retention: logs.RetentionDays, removal_policy: RemovalPolicy

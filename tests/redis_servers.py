@@ -2,6 +2,8 @@
 
 Each server runs in its own temporary directory with persistence off. Readiness is awaited
 by connecting (the server accepting a PING is the event), never by sleeping a fixed time.
+A server started from the main thread dies with the test process (Linux PDEATHSIG), so a
+killed or timed-out run leaves no redis-server behind.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
+
+from local_stack.processes import supervised_child
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
@@ -87,7 +92,15 @@ class RedisServer:
             "--logfile", str(self.workdir / "redis.log"),
             *self.extra_args,
         ]  # fmt: skip
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # PDEATHSIG fires when the starting *thread* ends: only the main thread lives as
+        # long as the process (an outage test may restart a server from another thread).
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=supervised_child if in_main_thread else None,
+        )
         _wait_ready(self.port, self.proc, **self.ready_auth)
         return self
 

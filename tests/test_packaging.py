@@ -181,8 +181,12 @@ def test_a_consumer_app_synthesizes_with_the_cdk_cli_and_real_bundling(
     def of_type(type_: str) -> dict[str, dict]:
         return {k: r for k, r in resources.items() if r["Type"] == type_}
 
-    # One DynamoDB gateway endpoint for the VPC, however many services use it.
-    assert len(of_type("AWS::EC2::VPCEndpoint")) == 1
+    # One DynamoDB gateway endpoint and one Lambda interface endpoint (push) for the VPC,
+    # however many services use them.
+    endpoints = [
+        e["Properties"]["VpcEndpointType"] for e in of_type("AWS::EC2::VPCEndpoint").values()
+    ]
+    assert sorted(endpoints) == ["Gateway", "Interface"]
     # The imported table is the catalog's: in its grants and its stream mapping, never built.
     assert len(of_type("AWS::DynamoDB::Table")) == 1  # the products table only
     catalog_grants = json.dumps(
@@ -199,7 +203,9 @@ def test_a_consumer_app_synthesizes_with_the_cdk_cli_and_real_bundling(
         in mappings
     )
     functions = of_type("AWS::Lambda::Function")
-    assert len([k for k in functions if k.startswith(("Products", "Catalog"))]) == 8
+    # Four per service, and each service's push publisher (outside the VPC).
+    assert len([k for k in functions if k.startswith(("Products", "Catalog"))]) == 10
+    publisher = "cache_constructs/handlers/push_publisher_handler.py"
 
     # The asset holds the library's handlers (the installed copy), not the app's folders.
     (asset,) = [
@@ -212,6 +218,7 @@ def test_a_consumer_app_synthesizes_with_the_cdk_cli_and_real_bundling(
         library_copy = site / "cache_constructs" / "product" / "handlers" / f"{module}.py"
         assert (handlers / f"{module}.py").read_bytes() == library_copy.read_bytes(), module
     assert (asset / "cache_constructs" / "runtime" / "fill.lua").is_file()
+    assert (asset / publisher).read_bytes() == (site / publisher).read_bytes()
     assert not any((asset / decoy).exists() for decoy in ("lambda_src", "handlers", "runtime"))
     assert b"DECOY" not in b"".join(
         f.read_bytes() for f in asset.rglob("*.py") if f.stat().st_size < 10**6

@@ -10,7 +10,7 @@ const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.get
 
 /** @type {import('./cache-client.js').CacheClient} */
 let client;
-/** @type {{api_url: string, events_url?: string | null, categories?: string[], cache_version?: string}} */
+/** @type {{api_url: string, events_url?: string | null, events_authorization?: Record<string, string> | null, categories?: string[], cache_version?: string}} */
 let config;
 let stopWatching = () => {};
 /** @type {string | null} the product the detail view shows */
@@ -25,7 +25,11 @@ async function main() {
   client = createCacheClient({
     baseUrl: config.api_url,
     cacheVersion: config.cache_version ?? '1',
-    events: config.events_url ? { url: config.events_url } : null,
+    // On AWS the Event API wants its authorization (an API key by default) with every
+    // connection and subscription; the local events server takes none.
+    events: config.events_url
+      ? { url: config.events_url, authorization: config.events_authorization ?? undefined }
+      : null,
     onPushStatus: ({ up }) => showPushStatus(up ? 'up' : 'down'),
   });
   showPushStatus(config.events_url ? 'connecting' : 'off');

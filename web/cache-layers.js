@@ -58,6 +58,15 @@ export class MemoryLayer {
   }
 }
 
+/**
+ * A stored value is a cache entry (not a preference stored under the same prefix).
+ * @param {unknown} value @returns {value is CacheEntry}
+ */
+function isEntry(value) {
+  const entry = /** @type {any} */ (value);
+  return typeof entry?.key === 'string' && Array.isArray(entry?.tags);
+}
+
 /** sessionStorage or localStorage: JSON entries under a prefix; a full quota is not fatal. */
 export class WebStorageLayer {
   /**
@@ -102,7 +111,7 @@ export class WebStorageLayer {
     this.storage?.removeItem(this.prefix + key);
   }
 
-  /** @returns {CacheEntry[]} */
+  /** @returns {CacheEntry[]} the cache entries only (preferences share the prefix) */
   values() {
     if (!this.available || !this.storage) return [];
     /** @type {CacheEntry[]} */
@@ -111,7 +120,7 @@ export class WebStorageLayer {
       const name = this.storage.key(index);
       if (name === null || !name.startsWith(this.prefix)) continue;
       const entry = this.get(name.slice(this.prefix.length));
-      if (entry !== undefined) found.push(entry);
+      if (isEntry(entry)) found.push(entry);
     }
     return found;
   }

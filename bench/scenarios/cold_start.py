@@ -3,7 +3,9 @@
 The wall time runs from spawning `python` to the child printing its response (interpreter
 teardown is not counted). The floor is a fresh interpreter that imports boto3 and redis-py
 and does one raw GET + JSON decode. Runs of the peers and the floor are interleaved (round
-robin) so background noise falls on all of them alike; the figure is the median.
+robin) so background noise falls on all of them alike; the figure is the median, and the
+target (ours <= 1.0x the floor) is judged with a tolerance of two bootstrap standard errors
+of that ratio over the paired rounds (a fresh interpreter's start varies by tens of ms).
 The L2 entry is filled by one untimed run of each peer first, so every timed run is an L2 hit.
 """
 
@@ -23,7 +25,7 @@ from bench.context import BenchContext
 from bench.items import product
 from bench.origin import seed
 from bench.peers.ours import handler_environment, rest_event
-from bench.stats import ratio
+from bench.stats import TOLERANCE_STANDARD_ERRORS, judge, paired_bootstrap, ratio
 
 PRODUCT_ID = "cold-start"
 ANSWER = "BENCH-ANSWER "
@@ -154,6 +156,8 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         }
         if name in errors:
             peers[name]["error"] = errors[name]
+    if "ours" in peers and timings["ours"] and timings["floor"]:
+        peers["ours"]["judged"] = _judged_vs_floor(timings["ours"], timings["floor"])
     if "ours" in peers and "naive" in peers:
         peers["ours"]["vs_naive"] = ratio(medians["ours"], medians["naive"])
     return {
@@ -162,4 +166,18 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         "peers": peers,
         "runs": ctx.sizes.cold_runs,
         "measured": "spawn of a fresh python to its first response line, L2 hit; median",
+    }
+
+
+def _judged_vs_floor(ours: list[float], floor: list[float]) -> dict[str, Any]:
+    """ours' median / the floor's median, its tolerance and the verdict against 1.0x."""
+    estimate, standard_error = paired_bootstrap(
+        {"ours": ours, "floor": floor},
+        lambda s: statistics.median(s["ours"]) / statistics.median(s["floor"]),
+    )
+    return {
+        "value": round(estimate, 3),
+        "tolerance": round(TOLERANCE_STANDARD_ERRORS * standard_error, 3),
+        "target": 1.0,
+        "met": judge(estimate, standard_error, 1.0, strict=False),
     }

@@ -26,12 +26,11 @@ import numpy as np
 from bench.context import BenchContext
 from bench.items import product
 from bench.origin import seed
-from bench.stats import paired_bootstrap, ratio
+from bench.stats import TOLERANCE_STANDARD_ERRORS, judge, paired_bootstrap, ratio
 from bench.workers import WorkerError, run_worker
 
 WORKER = "bench.scenarios.hit_path_worker"
 PRODUCT_ID = "hit-path"
-TOLERANCE_STANDARD_ERRORS = 2.0
 
 
 def _p(q: float) -> Callable[[np.ndarray], float]:
@@ -53,14 +52,6 @@ STATISTICS: dict[str, tuple[Callable[[dict[str, np.ndarray]], float], float | No
     "l2_p99_vs_raw": (lambda s: P99(s["l2_hit_api"]) / P99(s["raw"]), 2.0, False),
     "l1_p50_vs_l2_p50": (lambda s: P50(s["l1_hit_api"]) / P50(s["l2_hit_api"]), 0.1, True),
 }
-
-
-def judge(estimate: float, standard_error: float, target: float | None, strict: bool) -> Any:
-    """met unless the estimate exceeds the target by more than the tolerance."""
-    if target is None:
-        return None
-    tolerance = TOLERANCE_STANDARD_ERRORS * standard_error
-    return estimate - tolerance < target if strict else estimate - tolerance <= target
 
 
 def _ours(ctx: BenchContext) -> dict[str, Any]:

@@ -49,6 +49,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         per_generation: list[int] = []
         sources: Counter[str] = Counter()
         non_200 = 0
+        first_error = ""
         max_wait_ms = 0.0
         for generation in range(sizes.list_stampede_generations):
             writer.send({"write": f"ls-new-{generation}"})
@@ -60,6 +61,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
                 for answer in reader.recv()["answers"]:
                     sources[answer["source"]] += 1
                     non_200 += answer["status"] != 200
+                    first_error = first_error or answer.get("error", "")
                     max_wait_ms = max(max_wait_ms, answer["seconds"] * 1000)
             per_generation.append(_queries(ctx) - before)
         for worker in workers:
@@ -79,6 +81,7 @@ def run(ctx: BenchContext) -> dict[str, Any]:
                 "max_queries_per_generation": max(per_generation),
                 "sources": dict(sources),
                 "non_200": non_200,
+                "first_error": first_error,
                 "max_wait_ms": round(max_wait_ms, 1),
             }
         }

@@ -78,7 +78,16 @@ def _read_together(
     def read(index: int) -> None:
         barrier.wait()
         started = time.perf_counter()
-        response = list_handler(list_event(category, limit), lambda_context("list"))
+        try:
+            response = list_handler(list_event(category, limit), lambda_context("list"))
+        except Exception as exc:  # reported, not lost with the thread: a handler never raises
+            answers[index] = {
+                "status": None,
+                "source": "raised",
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "seconds": time.perf_counter() - started,
+            }
+            return
         status = int(response["statusCode"])
         answers[index] = {
             "status": status,

@@ -81,6 +81,9 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
     warmup = int(params["warmup"])
     latencies: list[float] = []
     sources: Counter[str] = Counter()
+    hit_bits: list[str] = []
+    """Per measured read, "1" if the peer answered from its cache: the paired series the
+    targets' sampling error is taken from (dogpile does not say, so it has none)."""
     write_path_reads = 0
     errors = 0
     write_errors = 0
@@ -116,6 +119,7 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
         if index >= warmup:
             latencies.append(elapsed)
             sources[result.source] += 1
+            hit_bits.append("1" if result.source.startswith("HIT") else "0")
             measured_reads += 1
     read_path_origin_reads = origin.total_reads() - reads_at_warmup - write_path_reads
     read_path_consistent = origin.consistent_reads() - consistent_at_warmup - write_path_consistent
@@ -129,6 +133,7 @@ def task(params: dict[str, Any], _channel: Channel) -> dict[str, Any]:
         "hit_ratio": round(1 - read_path_origin_reads / measured_reads, 4),
         **percentiles_ms(latencies),
         "sources": dict(sources),
+        "hit_bits": "".join(hit_bits) if all(sources) else None,
         "errors": errors,
         "write_errors": write_errors,
         "first_write_error": first_write_error,

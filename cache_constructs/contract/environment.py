@@ -31,8 +31,18 @@ L1_MAX_ENTRIES = "L1_MAX_ENTRIES"
 L1_MAX_BYTES = "L1_MAX_BYTES"
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+EVENTS_PUBLISH_URL = "EVENTS_PUBLISH_URL"
+"""The push channel's HTTP publish endpoint (`https://<api>.appsync-api.<region>.amazonaws.com/event`
+on AWS), set on the function that publishes (the push publisher); absent = nothing is published."""
+EVENTS_PUBLISH_AUTH = "EVENTS_PUBLISH_AUTH"
+"""How publishes are authorized: `iam` (SigV4 for the `appsync` service, default) or `none`
+(the local events server, which checks no authorization)."""
+PUSH_PUBLISHER_FUNCTION = "PUSH_PUBLISHER_FUNCTION"
+"""The push publisher function (name or ARN) the stream function hands each change's publish
+requests to, by an asynchronous invoke; it wins over `EVENTS_PUBLISH_URL` (publishing directly)."""
 
 REDIS_AUTH_MODES: tuple[str, ...] = ("none", "password", "iam")
+EVENTS_PUBLISH_AUTH_MODES: tuple[str, ...] = ("iam", "none")
 
 
 def _flag(value: bool) -> str:
@@ -87,6 +97,22 @@ def redis_env(
     if cache_name:
         env[REDIS_CACHE_NAME] = cache_name
     return env
+
+
+def events_env(publish_url: str, *, auth: str = "iam") -> dict[str, str]:
+    """The EVENTS_* variables InvalidationChannel.grant_publish sets (the URL may be a token)."""
+    if not publish_url:
+        raise ValueError("publish_url must not be empty")
+    if auth not in EVENTS_PUBLISH_AUTH_MODES:
+        raise ValueError(f"auth must be one of {list(EVENTS_PUBLISH_AUTH_MODES)}; got {auth!r}")
+    return {EVENTS_PUBLISH_URL: publish_url, EVENTS_PUBLISH_AUTH: auth}
+
+
+def handover_env(publisher_function: str) -> dict[str, str]:
+    """``{PUSH_PUBLISHER_FUNCTION: <name or ARN>}`` (InvalidationChannel.grant_handover)."""
+    if not publisher_function:
+        raise ValueError("publisher_function must not be empty")
+    return {PUSH_PUBLISHER_FUNCTION: publisher_function}
 
 
 def dax_env(endpoint: str) -> dict[str, str]:

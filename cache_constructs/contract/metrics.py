@@ -26,6 +26,15 @@ INVALIDATIONS = "Invalidations"
 L1_TRACKING_UNAVAILABLE = "L1TrackingUnavailable"
 """Counted once per environment whose Redis/Valkey refused client tracking: its L1 is then
 bounded by the policy's L1 TTL only (docs/architecture.md, "Consistency promise")."""
+PUSH_PUBLISHED = "PushPublished"
+"""Publish requests the push channel accepted (one per channel a change is published to)."""
+PUSH_PUBLISH_FAILURE = "PushPublishFailure"
+"""Publish requests that failed or were skipped (breaker open); the record still succeeds."""
+PUSH_HANDED_OVER = "PushHandedOver"
+"""Publish requests the stream function handed to the push publisher function (async invoke)."""
+PUSH_HANDOVER_FAILURE = "PushHandoverFailure"
+"""Publish requests whose handover failed or was skipped (breaker open); the record still
+succeeds."""
 
 COUNT_METRICS: tuple[str, ...] = (
     L1_HIT,
@@ -40,6 +49,10 @@ COUNT_METRICS: tuple[str, ...] = (
     CACHE_WRITE_FAILURE,
     INVALIDATIONS,
     L1_TRACKING_UNAVAILABLE,
+    PUSH_PUBLISHED,
+    PUSH_PUBLISH_FAILURE,
+    PUSH_HANDED_OVER,
+    PUSH_HANDOVER_FAILURE,
 )
 """Counts (unit Count), summed per flush."""
 LATENCY_METRICS: tuple[str, ...] = (L1_LATENCY, L2_LATENCY, ORIGIN_LATENCY)

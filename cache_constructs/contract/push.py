@@ -31,6 +31,9 @@ SEGMENT_HEX_DIGITS = 32
 MAX_EVENTS_PER_PUBLISH = 5
 MAX_EVENT_BYTES = 240 * 1024
 MAX_CHANNEL_SEGMENTS = 5
+PUBLISHER_FUNCTION_TIMEOUT_SECONDS = 10
+"""The push publisher function's timeout: a handover of a few requests, each cut off after
+1.5 s (connect + read), fits with room to spare."""
 CHANNEL_SEGMENT_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?")
 
 
@@ -112,3 +115,39 @@ class PublishRequest:
     def to_json(self) -> bytes:
         """The request body as sent."""
         return json.dumps(self.body(), separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def from_body(cls, body: Any) -> PublishRequest:
+        """The request a `body()` describes; ValueError naming what is wrong."""
+        if not isinstance(body, dict) or set(body) != {"channel", "events"}:
+            raise ValueError('a publish request must be {"channel": ..., "events": [...]}')
+        events = body["events"]
+        if not isinstance(events, list) or not all(isinstance(e, str) for e in events):
+            raise ValueError("events must be a list of JSON strings")
+        return cls(body["channel"], tuple(events))
+
+
+MAX_HANDOVER_REQUESTS = 100
+"""At most this many publish requests in one handover (a change touches its product and at
+most a few categories; the bound keeps a malformed event from fanning out)."""
+
+
+def handover_event(requests: list[PublishRequest]) -> dict[str, Any]:
+    """What the stream function hands the push publisher function: ``{"requests": [...]}``."""
+    if not 1 <= len(requests) <= MAX_HANDOVER_REQUESTS:
+        raise ValueError(
+            f"a handover holds 1-{MAX_HANDOVER_REQUESTS} publish requests; got {len(requests)}"
+        )
+    return {"requests": [request.body() for request in requests]}
+
+
+def requests_from_handover(event: Any) -> list[PublishRequest]:
+    """The publish requests of a `handover_event`; ValueError naming what is wrong."""
+    if not isinstance(event, dict) or not isinstance(event.get("requests"), list):
+        raise ValueError('a handover event must be {"requests": [...]}')
+    bodies = event["requests"]
+    if not 1 <= len(bodies) <= MAX_HANDOVER_REQUESTS:
+        raise ValueError(
+            f"a handover holds 1-{MAX_HANDOVER_REQUESTS} publish requests; got {len(bodies)}"
+        )
+    return [PublishRequest.from_body(body) for body in bodies]

@@ -23,6 +23,8 @@ from cache_constructs.cost.prices import PriceBook, load_price_book
 from cache_constructs.cost.template import StackConfig, read_template
 from cache_constructs.cost.traffic import (
     DEFAULT_BENCH,
+    DEFAULT_CONSISTENT_READ_SHARE,
+    DEFAULT_CONSISTENT_READ_SOURCE,
     BenchFigures,
     HitRatios,
     Traffic,
@@ -38,7 +40,9 @@ BUILT_IN_BENCH = BenchFigures(
     shared_cache=0.6536,
     write_fraction=0.01,
 )
-"""The Zipf figures of the bench run committed with this tool, used when no result file is found."""
+"""The Zipf figures of the bench run committed with this tool, used when no result file is found.
+That run counts no consistent reads (it predates the fences): the consistent share then falls
+back to `DEFAULT_CONSISTENT_READ_SHARE` (a later quick run's count)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,13 +122,14 @@ def _traffic(args: argparse.Namespace, bench: BenchFigures) -> Traffic:
         "api": (bench.shared_cache, f"{where}: Zipf, one shared cache (L1 off), as a proxy"),
         "l1": (bench.l1, f"{where}: Zipf HIT-L1 / reads"),
         "l2": (bench.l2, f"{where}: Zipf HIT-L2 / L1 misses"),
-        "dax": (0.0, "not measured: behind Valkey DAX holds only what Valkey holds"),
+        "dax": (0.0, "not measured: DAX is not in the bench"),
     }
     values, sources = {}, {}
     for layer, (default, source) in measured.items():
         given = getattr(args, f"{layer}_hit_ratio")
         values[layer] = default if given is None else given
         sources[layer] = source if given is None else f"--{layer}-hit-ratio"
+    consistent_share, consistent_source = _consistent_read_share(args, bench, where)
     reads_per_write = args.read_write_ratio
     if reads_per_write is None:
         fraction = bench.write_fraction
@@ -136,11 +141,28 @@ def _traffic(args: argparse.Namespace, bench: BenchFigures) -> Traffic:
         hits=HitRatios(**values, sources=sources),
         list_share=args.list_share,
         page_items=args.page_items,
-        consistent_read_share=args.consistent_read_share,
+        consistent_read_share=consistent_share,
+        consistent_read_source=consistent_source,
+        environments=args.environments,
         cached_items=args.cached_items,
         handler_ms=args.handler_ms,
         l2_ms=args.l2_ms,
         origin_ms=args.origin_ms,
+    )
+
+
+def _consistent_read_share(
+    args: argparse.Namespace, bench: BenchFigures, where: str
+) -> tuple[float, str]:
+    """The share of Valkey's item misses read strongly consistent, and where it came from."""
+    if args.consistent_read_share is not None:
+        return args.consistent_read_share, "--consistent-read-share"
+    measured = bench.consistent_read_share
+    if measured is None:
+        return DEFAULT_CONSISTENT_READ_SHARE, DEFAULT_CONSISTENT_READ_SOURCE
+    return measured, (
+        f"{where}: Zipf, {bench.consistent_origin_reads} of {bench.origin_reads} read-path "
+        "origin reads strongly consistent"
     )
 
 
@@ -152,7 +174,8 @@ def _plot_title(stack: StackConfig, traffic: Traffic, prices: PriceBook) -> str:
     return (
         f"{Path(stack.source).name}, {prices.region} prices of {', '.join(dates)}\n"
         f"{traffic.item_kb:g} KB items, {traffic.reads_per_write:g} reads per write, "
-        f"{traffic.list_share:.0%} list reads; hit ratios {hits}"
+        f"{traffic.list_share:.0%} list reads\nhit ratios {hits}; "
+        f"{traffic.consistent_read_share:.1%} of Valkey's item misses read strongly consistent"
     )
 
 
@@ -195,6 +218,13 @@ def _ratio(text: str) -> float:
     value = _number(text)
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _environments(text: str) -> float:
+    value = _number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
 
 
@@ -281,14 +311,22 @@ def _parser() -> argparse.ArgumentParser:
         ("api", "of the cached routes' reads, served by the stage cache"),
         ("l1", "of the reads reaching Lambda, served by L1"),
         ("l2", "of L1's misses, served by Valkey"),
-        ("dax", "of Valkey's item misses, served by DAX"),
+        ("dax", "of Valkey's item misses on an anchored fence, served by DAX"),
     ):
         est.add_argument(f"--{layer}-hit-ratio", type=_ratio, help=f"share {what}")
     est.add_argument(
         "--consistent-read-share",
         type=_ratio,
-        default=0.01,
-        help="share of item origin reads repeated strongly consistent (default 0.01)",
+        help="share of Valkey's item misses read from DynamoDB strongly consistent, past DAX "
+        "(their fence is new: never made, expired or evicted); the rest meet an anchored "
+        "fence and use DAX or an eventually consistent read (default: the bench result's "
+        f"consistent share of read-path origin reads, else {DEFAULT_CONSISTENT_READ_SHARE:.3f})",
+    )
+    est.add_argument(
+        "--environments",
+        type=_environments,
+        help="warm execution environments of each read function, for L1's tracking "
+        "connection's health checks (default: the function's mean concurrency, at least 1)",
     )
     est.add_argument(
         "--cached-items",

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 
 from cache_constructs.cost.errors import InputError
-from cache_constructs.cost.model import CACHE_LAYERS, break_even, net_curve
+from cache_constructs.cost.model import CACHE_LAYERS, REQUIRES, break_even, net_curve, refusal
 from cache_constructs.cost.prices import PriceBook
 from cache_constructs.cost.template import StackConfig
 from cache_constructs.cost.traffic import Traffic
@@ -26,23 +26,43 @@ class PlotUnavailable(InputError):
 
 
 def plotted_combinations(stack: StackConfig) -> list[frozenset[str]]:
-    """Every combination of the stack's paid caches (stage cache, Valkey, DAX), each with L1.
+    """Every deployable combination of the stack's paid caches (stage cache, Valkey, DAX), L1
+    with each that has Valkey; "no cache" (the zero line) aside.
 
-    L1 is free and on in every line (where the stack has it), so the plot shows the choices
-    that cost money; the JSON report lists all combinations, L1 off included.
+    L1 is on wherever it can run (it needs Valkey), so the plot shows the choices that cost
+    money; what CachePolicy refuses (DAX or L1 without Valkey) is not drawn and the footnote
+    says so (`refused_note`). The JSON report lists every deployable combination, L1 off
+    included, and the refused ones with their reason.
     """
     paid = [layer for layer in ("api", "l2", "dax") if layer in stack.cache_layers]
-    base = frozenset({"l1"}) & stack.cache_layers
-    combos = [base]
+    combos: list[frozenset[str]] = []
     for mask in range(1, 2 ** len(paid)):
-        combos.append(base | {layer for i, layer in enumerate(paid) if mask >> i & 1})
+        layers: set[str] = {layer for i, layer in enumerate(paid) if mask >> i & 1}
+        if "l2" in layers:
+            layers |= {"l1"} & stack.cache_layers
+        if refusal(layers) is None:
+            combos.append(frozenset(layers))
     return combos
+
+
+def refused_note(stack: StackConfig) -> str | None:
+    """The plot's footnote: which of the stack's layers CachePolicy refuses without another
+    (`REQUIRES`); no line with them alone is drawn."""
+    needy = [
+        f"{_NAMES[layer]} without {_NAMES[needed]}"
+        for layer, needed in REQUIRES.items()
+        if layer in stack.cache_layers
+    ]
+    if not needy:
+        return None
+    return "Not drawn, refused by CachePolicy: " + ", ".join(needy)
 
 
 def write_plot(
     path: Path, stack: StackConfig, traffic: Traffic, prices: PriceBook, title: str
-) -> None:
-    """Draw the lines and their break-even points into the PNG `path`."""
+) -> list[str]:
+    """Draw the lines and their break-even points into the PNG `path`; the texts written
+    beside the lines (each line's legend label, then the footnote, if any)."""
     try:
         import matplotlib
 
@@ -54,10 +74,12 @@ def write_plot(
         ) from None
     volumes = [LOWEST * (HIGHEST / LOWEST) ** (i / (POINTS - 1)) for i in range(POINTS)]
     figure, axes = pyplot.subplots(figsize=(10, 6), dpi=110)
+    texts = []
     for layers in plotted_combinations(stack):
         curve = net_curve(stack, traffic, prices, layers, frozenset())
         crossing = break_even(curve)
         label = _label(layers) + _pays(crossing)
+        texts.append(label)
         (line,) = axes.plot(volumes, [curve(n) for n in volumes], label=label, linewidth=1.6)
         if crossing and LOWEST <= crossing <= HIGHEST:
             axes.plot([crossing], [0.0], marker="o", color=line.get_color(), markersize=7)
@@ -69,18 +91,25 @@ def write_plot(
     axes.set_title(title, fontsize=10)
     axes.grid(True, which="both", alpha=0.25)
     axes.legend(fontsize=8, loc="upper left")
-    figure.tight_layout()
+    note = refused_note(stack)
+    if note is not None:
+        figure.text(0.01, 0.01, note, fontsize=8, color="dimgray")
+        texts.append(note)
+    figure.tight_layout(rect=(0, 0.03, 1, 1))  # leave the footnote its own strip
     try:
         figure.savefig(path, format="png")
     except OSError as exc:
         raise InputError("--plot", f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         pyplot.close(figure)
+    return texts
+
+
+_NAMES = {"api": "stage cache", "l1": "L1", "l2": "Valkey", "dax": "DAX"}
 
 
 def _label(layers: frozenset[str]) -> str:
-    names = {"api": "stage cache", "l1": "L1", "l2": "Valkey", "dax": "DAX"}
-    return " + ".join(names[layer] for layer in CACHE_LAYERS if layer in layers) or "no cache"
+    return " + ".join(_NAMES[layer] for layer in CACHE_LAYERS if layer in layers) or "no cache"
 
 
 def _pays(crossing: float | None) -> str:

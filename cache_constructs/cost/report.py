@@ -5,7 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cache_constructs.cost.model import CACHE_LAYERS, LINE_OWNERS, Analysis, LayerResult
+from cache_constructs.cost.model import (
+    CACHE_LAYERS,
+    LINE_OWNERS,
+    WHY_REQUIRED,
+    Analysis,
+    LayerResult,
+)
 from cache_constructs.cost.prices import SNAPSHOT_ORIGIN, PriceBook
 from cache_constructs.cost.template import NodeCacheConfig, ServerlessCacheConfig, StackConfig
 from cache_constructs.cost.traffic import Traffic
@@ -32,6 +38,19 @@ def layer_name(stack: StackConfig, layer: str) -> str:
     if layer == "dax" and stack.dax is not None:
         return f"DAX {stack.dax.nodes} x {stack.dax.node_type}"
     return layer
+
+
+def row_name(stack: StackConfig, result: LayerResult) -> str:
+    """The table's name of a layer's row: with the layers that go when it goes."""
+    name = layer_name(stack, result.layer)
+    if not result.removed_with:
+        return name
+    carried = " and ".join(_short_name(layer) for layer in result.removed_with)
+    return f"{name} (with {carried}, which need it)"
+
+
+def _short_name(layer: str) -> str:
+    return {"api": "the stage cache", "l1": "L1", "l2": "Valkey", "dax": "DAX"}[layer]
 
 
 def money(dollars: float) -> str:
@@ -79,6 +98,15 @@ def text_report(stack: StackConfig, traffic: Traffic, prices: PriceBook, analysi
         "Recommendations:",
     ]
     lines += [f"- {recommendation(stack, traffic, result)}" for result in analysis.layers]
+    if analysis.refused:
+        total = len(analysis.refused) + len(analysis.combinations)
+        reasons = sorted({part for r in analysis.refused for part in r.reason.split("; ")})
+        lines += [
+            "",
+            f"Not priced: {len(analysis.refused)} of the {total} layer combinations, those with "
+            "L1 or DAX but no Valkey, cannot be deployed (CachePolicy refuses them):",
+        ]
+        lines += [f"- {reason}." for reason in reasons]
     unconfirmed = [u for u in prices.used.values() if u.rate.confirmation not in (None, "aws")]
     if unconfirmed:
         lines += [
@@ -115,9 +143,16 @@ def _traffic_line(traffic: Traffic) -> str:
     return (
         f"Traffic: {traffic.requests:,.0f} requests a month, {traffic.reads_per_write:g} reads per "
         f"write, {traffic.item_kb:g} KB items, {traffic.list_share:.0%} of reads list pages of "
-        f"{traffic.page_items} items, {traffic.consistent_read_share:.0%} of item origin reads "
-        f"repeated strongly consistent, {traffic.cached_items:,} items cached"
+        f"{traffic.page_items} items, {traffic.cached_items:,} items cached; "
+        f"{traffic.consistent_read_share:.1%} of Valkey's item misses read strongly consistent "
+        f"({traffic.consistent_read_source}); {_environments(traffic)} per read function"
     )
+
+
+def _environments(traffic: Traffic) -> str:
+    if traffic.environments is None:
+        return "environments from the mean concurrency (at least 1)"
+    return f"{traffic.environments:g} environments"
 
 
 def _table(stack: StackConfig, analysis: Analysis) -> str:
@@ -133,7 +168,7 @@ def _table(stack: StackConfig, analysis: Analysis) -> str:
     for result in analysis.layers:
         rows.append(
             (
-                layer_name(stack, result.layer),
+                row_name(stack, result),
                 money(result.monthly_cost),
                 f"{result.requests_absorbed:,.0f}",
                 money(result.savings),
@@ -146,7 +181,8 @@ def _table(stack: StackConfig, analysis: Analysis) -> str:
         "invalidator_duration", 0.0
     )
     if "invalidator_requests" in configured.lines:
-        at = next(i for i, row in enumerate(rows) if row[0] == layer_name(stack, "l2")) + 1
+        (l2,) = [r for r in analysis.layers if r.layer == "l2"]
+        at = next(i for i, row in enumerate(rows) if row[0] == row_name(stack, l2)) + 1
         rows.insert(
             at,
             (
@@ -180,15 +216,10 @@ def _table(stack: StackConfig, analysis: Analysis) -> str:
 
 
 def recommendation(stack: StackConfig, traffic: Traffic, result: LayerResult) -> str:
-    """One sentence in the guide's terms: below which monthly volume the layer does not pay."""
+    """Sentences in the guide's terms: below which monthly volume the layer does not pay, and
+    what cannot run without it or what it cannot run without."""
     name = layer_name(stack, result.layer)
     now = f"{traffic.requests:,.0f}"
-    if result.layer == "l1":
-        return (
-            f"{name} costs nothing (the functions' memory is already paid for) and saves "
-            f"{money(result.savings)} a month at {now} requests ({result.requests_absorbed:,.0f} "
-            "hits that skip L2 commands and their Lambda time): keep it on."
-        )
     condition = _condition(stack, traffic, result.layer)
     if result.requests_absorbed == 0:
         sentence = (
@@ -213,18 +244,36 @@ def recommendation(stack: StackConfig, traffic: Traffic, result: LayerResult) ->
             f"{name} does not pay below {count(result.break_even)} requests a month "
             f"{condition}; {verdict}"
         )
+    sentences = [sentence]
+    if result.layer == "l1":
+        billed = (
+            f"{money(result.monthly_cost)} of ECPUs at {now} and a round trip each"
+            if isinstance(stack.valkey, ServerlessCacheConfig)
+            else "a round trip each; a node-based cache bills no commands"
+        )
+        sentences.append(
+            "Its one cost is its tracking connection's health-check PINGs, at most one per "
+            f"lookup after a second of silence and fewer per request as traffic grows ({billed}); "
+            f"its {result.requests_absorbed:,.0f} hits each skip an L2 GET and its Lambda time. "
+            "It is there for latency: keep it on"
+        )
+    if result.removed_with:
+        carried = " and ".join(layer_name(stack, layer) for layer in result.removed_with)
+        sentences.append(
+            f"These figures count {carried} with it: "
+            + "; ".join(WHY_REQUIRED[layer] for layer in result.removed_with)
+        )
     if result.alone_without is not None:
         other = layer_name(stack, result.alone_without)
         alone = (
-            "it would not pay at any volume either"
+            "would not pay at any volume either"
             if result.alone_break_even is None
-            else f"it would pay above {count(result.alone_break_even)} requests a month"
+            else f"would pay above {count(result.alone_break_even)} requests a month"
         )
-        sentence += (
-            f". In this stack {other} would serve its hits if it went (both hold what L1 "
-            f"misses); without {other}, {alone}"
-        )
-    return sentence + "."
+        sentences.append(f"Without {other}, {name} and L1 {alone}")
+    if result.needs is not None:
+        sentences.append(WHY_REQUIRED[result.layer])
+    return ". ".join(sentences) + "."
 
 
 def _condition(stack: StackConfig, traffic: Traffic, layer: str) -> str:
@@ -242,9 +291,16 @@ def _condition(stack: StackConfig, traffic: Traffic, layer: str) -> str:
             traffic.list_share if stack.api_cache.caches_lists else 0.0
         )
         return f"at a hit ratio of {ratio:.2f} on its {' and '.join(routes)} ({share:.0%} of reads)"
+    if layer == "l1":
+        return f"at a hit ratio of {ratio:.2f} of the reads reaching Lambda"
     if layer == "l2":
         return f"at {traffic.item_kb:g} KB items and a hit ratio of {ratio:.2f} behind L1"
-    return f"at a hit ratio of {ratio:.2f} of the item reads Valkey misses"
+    anchored = 1 - traffic.consistent_read_share
+    return (
+        f"at a hit ratio of {ratio:.2f} of the item reads Valkey misses on an anchored fence "
+        f"({anchored:.1%} of its misses; the rest meet a new fence and read DynamoDB strongly "
+        "consistent, past DAX)"
+    )
 
 
 def json_report(
@@ -286,7 +342,11 @@ def json_report(
                 "item_kb": traffic.item_kb,
                 "list_share": traffic.list_share,
                 "page_items": traffic.page_items,
-                "consistent_read_share": traffic.consistent_read_share,
+                "consistent_read_share": {
+                    "value": traffic.consistent_read_share,
+                    "source": traffic.consistent_read_source,
+                },
+                "environments": traffic.environments,
                 "cached_items": traffic.cached_items,
                 "handler_ms": traffic.handler_ms,
                 "l2_ms": traffic.l2_ms,
@@ -309,8 +369,9 @@ def json_report(
                     "net": result.net,
                     "break_even_requests_per_month": result.break_even,
                     "net_per_extra_million_requests": result.per_million,
-                    "break_even_without_substitute": result.alone_break_even,
-                    "substitute": result.alone_without,
+                    "removed_with": list(result.removed_with),
+                    "needs": result.needs,
+                    "break_even_without_dax": result.alone_break_even,
                     "recommendation": recommendation(stack, traffic, result),
                 }
                 for result in analysis.layers
@@ -331,6 +392,10 @@ def json_report(
                     "break_even_requests_per_month": combo.break_even,
                 }
                 for combo in analysis.combinations
+            ],
+            "refused_combinations": [
+                {"layers": sorted(refused.layers, key=CACHE_LAYERS.index), "reason": refused.reason}
+                for refused in analysis.refused
             ],
         }
     )

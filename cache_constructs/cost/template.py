@@ -103,14 +103,16 @@ class StackConfig:
 
     @property
     def cache_layers(self) -> frozenset[str]:
-        """The cache layers this stack has: api, l1 (always), l2, dax."""
-        layers = {"l1"}
+        """The cache layers this stack has: api, l2, dax, and l1 wherever there is an l2 (the
+        read functions' policies use L1, which runs only on Valkey: CachePolicy refuses `l1`
+        without `l2`)."""
+        layers = set()
         if self.api_cache is not None and (
             self.api_cache.caches_items or self.api_cache.caches_lists
         ):
             layers.add("api")
         if self.valkey is not None:
-            layers.add("l2")
+            layers |= {"l1", "l2"}
         if self.dax is not None:
             layers.add("dax")
         return frozenset(layers)

@@ -4,7 +4,8 @@ Hit ratios are conditional: each is the share of the requests *reaching* that la
 serves, in the stack as configured (docs/cost.md explains how a removed layer hands its hits on).
 The bench's Zipf scenario replays one trace through this runtime with L1 on ("ours": HIT-L1,
 HIT-L2, MISS per read) and with L1 off ("ours_l1_off": one shared cache), which gives L1, L2
-and a proxy for a shared stage cache. DAX is not in the bench.
+and a proxy for a shared stage cache, and counts the read path's strongly consistent origin
+reads, which gives the consistent share of Valkey's item misses. DAX is not in the bench.
 """
 
 from __future__ import annotations
@@ -19,6 +20,16 @@ from cache_constructs.cost.errors import InputError
 
 DEFAULT_BENCH = Path("bench") / "results" / "latest.json"
 """Where `make bench` writes its result, relative to the repository (the current directory)."""
+
+DEFAULT_CONSISTENT_READ_SHARE = 262 / 263
+"""The consistent share of Valkey's item misses when the bench result does not count them
+(runs before the fences): the quick Zipf run with the fences that docs/architecture.md quotes
+made 262 of its 263 read-path origin reads strongly consistent (every Zipf miss meets a cold
+fence: its key was never cached or was evicted with its fence)."""
+DEFAULT_CONSISTENT_READ_SOURCE = (
+    "default: the quick Zipf run in docs/architecture.md, 262 of 263 read-path origin reads "
+    "strongly consistent"
+)
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,14 @@ class Traffic:
     list_share: float = 0.2
     """Share of reads that are list pages (GET /products) rather than items."""
     page_items: int = 20
-    consistent_read_share: float = 0.01
-    """Share of item origin reads repeated on DynamoDB strongly consistent (see docs/cost.md)."""
+    consistent_read_share: float = DEFAULT_CONSISTENT_READ_SHARE
+    """Share of Valkey's item misses read from DynamoDB strongly consistent, past DAX: those
+    whose fence is new (never made, expired or evicted) and the rare repeat of an answer the
+    fence refused. The rest meet an anchored fence: DAX, or an eventually consistent read."""
+    consistent_read_source: str = DEFAULT_CONSISTENT_READ_SOURCE
+    environments: float | None = None
+    """Warm execution environments of each read function (read, list), each with its own L1
+    tracking connection; None: the function's mean concurrency, at least 1."""
     cached_items: int = 10_000
     handler_ms: float = 10.0
     l2_ms: float = 1.0
@@ -67,6 +84,12 @@ class Traffic:
             raise InputError("--item-kb", f"must be above 0, got {self.item_kb}")
         _ratio(self.list_share, "--list-share")
         _ratio(self.consistent_read_share, "--consistent-read-share")
+        if self.environments is not None and not (
+            isinstance(self.environments, int | float)
+            and math.isfinite(self.environments)
+            and self.environments >= 1
+        ):
+            raise InputError("--environments", f"must be at least 1, got {self.environments}")
         if self.page_items < 1:
             raise InputError("--page-items", f"must be at least 1, got {self.page_items}")
         _non_negative(self.cached_items, "--cached-items")
@@ -106,6 +129,17 @@ class BenchFigures:
     l2: float
     shared_cache: float
     write_fraction: float
+    origin_reads: int | None = None
+    """Read-path origin reads of ours (None: the file does not count them)."""
+    consistent_origin_reads: int | None = None
+    """Of those, strongly consistent ones (a cold fence, or a repeat after a refused answer)."""
+
+    @property
+    def consistent_read_share(self) -> float | None:
+        """Consistent / all read-path origin reads (None when the file has no counts)."""
+        if not self.origin_reads or self.consistent_origin_reads is None:
+            return None
+        return self.consistent_origin_reads / self.origin_reads
 
 
 def read_bench(path: Path) -> BenchFigures:
@@ -129,6 +163,7 @@ def read_bench(path: Path) -> BenchFigures:
     if reads <= 0 or l1_hits > reads:
         raise InputError(where, f"{path}: scenarios.zipf.peers.ours has no usable read counts")
     shared = _path(zipf, ("peers", "ours_l1_off"), path).get("hit_ratio")
+    origin_reads, consistent = _consistent_counts(ours, path)
     return BenchFigures(
         path=str(path),
         date=str((data.get("machine") or {}).get("date", "unknown")),
@@ -139,7 +174,26 @@ def read_bench(path: Path) -> BenchFigures:
         write_fraction=_number(
             zipf.get("write_fraction", 0.0), "scenarios.zipf.write_fraction", path
         ),
+        origin_reads=origin_reads,
+        consistent_origin_reads=consistent,
     )
+
+
+def _consistent_counts(ours: dict[str, Any], path: Path) -> tuple[int | None, int | None]:
+    """ours' read-path origin reads and the strongly consistent ones, when the run counted
+    them (bench runs since the fences: `consistent_origin_reads`)."""
+    if "consistent_origin_reads" not in ours:
+        return None, None
+    name = "scenarios.zipf.peers.ours"
+    reads = _number(ours.get("origin_reads"), f"{name}.origin_reads", path)
+    consistent = _number(ours["consistent_origin_reads"], f"{name}.consistent_origin_reads", path)
+    if consistent > reads:
+        raise InputError(
+            "--bench",
+            f"{path}: field {name}.consistent_origin_reads ({consistent:g}) is more than "
+            f"{name}.origin_reads ({reads:g})",
+        )
+    return int(reads), int(consistent)
 
 
 def _path(data: Any, keys: tuple[str, ...], path: Path) -> dict[str, Any]:

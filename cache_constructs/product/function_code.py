@@ -41,6 +41,7 @@ RUNTIME_PARTS: tuple[str, ...] = (
     "__init__.py",
     "contract",
     "runtime",
+    "handlers",
     "product/__init__.py",
     "product/routes.py",
     "product/table_schema.py",

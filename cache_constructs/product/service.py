@@ -28,7 +28,7 @@ import dataclasses
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
@@ -38,8 +38,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cache_constructs import dynamodb_network
+from cache_constructs import dynamodb_network, lambda_network
 from cache_constructs._checkov import skip_checkov
+from cache_constructs._nag import acknowledge_function_role
 from cache_constructs._validation import (
     is_unresolved,
     require_instance,
@@ -54,6 +55,7 @@ from cache_constructs.contract.metrics import DEFAULT_METRICS_NAMESPACE
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.contract.stream import INVALIDATION_FUNCTION_TIMEOUT_SECONDS
 from cache_constructs.dax_cache import DaxCache, DaxCacheProps
+from cache_constructs.invalidation_channel import InvalidationChannel, InvalidationChannelProps
 from cache_constructs.log_groups import LOG_REMOVAL_POLICIES, LogGroupSettings, build_log_group
 from cache_constructs.metric_sources import MetricSources, ServiceMetrics, ValkeyMetricsSource
 from cache_constructs.product import table_schema as schema
@@ -178,6 +180,21 @@ class CachedProductService(Construct):
     :param wheelhouse: a directory of wheels (Python 3.14, manylinux2014_aarch64) to bundle
         the functions' requirements from, offline. Default: ``$CACHE_CONSTRUCTS_WHEELHOUSE``,
         else the package index (``cache_constructs.bundling``).
+    :param push_invalidation: push every applied change to clients: the invalidation
+        function hands it (after invalidating) to the channel's publisher function outside
+        the VPC, by an asynchronous invoke through the VPC's Lambda interface endpoint, and
+        the publisher publishes it to an ``InvalidationChannel`` (AppSync Events). No NAT
+        needed. Default True; False builds none of it.
+    :param invalidation_channel: an existing ``InvalidationChannel`` (built with
+        ``publisher_code``) to hand changes to. Excludes ``invalidation_channel_props``.
+        Default: one is built.
+    :param invalidation_channel_props: `InvalidationChannelProps` of the channel built here.
+        Default: its defaults; its log groups default to the service's log settings.
+    :param lambda_interface_endpoint: the VPC's Lambda interface endpoint (`lambda_network`)
+        the invalidation function reaches the Lambda API through: None (default) shares the
+        VPC's one endpoint, created by the first service on a VPC of this app; for an
+        imported VPC nothing is added unless True. False: the VPC reaches the Lambda API by
+        other means (then allow the invalidation function's egress to it yourself).
     """
 
     def __init__(
@@ -208,6 +225,10 @@ class CachedProductService(Construct):
         enable_dax: bool = True,
         dax_cache_props: DaxCacheProps | None = None,
         wheelhouse: str | Path | None = None,
+        push_invalidation: bool = True,
+        invalidation_channel: InvalidationChannel | None = None,
+        invalidation_channel_props: InvalidationChannelProps | None = None,
+        lambda_interface_endpoint: bool | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self._wheelhouse = check_wheelhouse("wheelhouse", wheelhouse)
@@ -229,6 +250,12 @@ class CachedProductService(Construct):
             valkey_cache_props=valkey_cache_props,
             enable_dax=enable_dax,
             dax_cache_props=dax_cache_props,
+        )
+        _validate_push(
+            push_invalidation=push_invalidation,
+            invalidation_channel=invalidation_channel,
+            invalidation_channel_props=invalidation_channel_props,
+            lambda_interface_endpoint=lambda_interface_endpoint,
         )
         self.vpc = vpc
         self.vpc_subnets = vpc_subnets or _default_subnets(vpc)
@@ -342,6 +369,21 @@ class CachedProductService(Construct):
         self.service_metrics = ServiceMetrics(namespace=metrics_namespace)
         #: The stream event source, its dead-letter queue and their metrics.
         self.stream_invalidator = self._build_stream_invalidator()
+        #: The push channel to clients (None: ``push_invalidation=False``).
+        self.invalidation_channel: InvalidationChannel | None = None
+        #: The VPC's Lambda interface endpoint the handover goes through (None: no push, or
+        #: the VPC reaches the Lambda API otherwise).
+        self.lambda_endpoint: ec2.InterfaceVpcEndpoint | None = None
+        if push_invalidation:
+            self.invalidation_channel = invalidation_channel or self._build_invalidation_channel(
+                invalidation_channel_props or InvalidationChannelProps()
+            )
+            self.lambda_endpoint = lambda_network.lambda_interface_endpoint(
+                vpc, wanted=lambda_interface_endpoint, subnets=self.vpc_subnets
+            )
+            self.invalidation_channel.grant_handover(
+                self.invalidation_function, endpoint=self.lambda_endpoint
+            )
 
     # -- public helpers ----------------------------------------------------------------
 
@@ -364,17 +406,21 @@ class CachedProductService(Construct):
     def metric_sources(self) -> MetricSources:
         """What `CacheDashboard` and `CacheAlarms` watch: the whole service, part by part.
 
-        An L2 cache without metrics (an `ImportedValkeyCache`) is left out.
+        An L2 cache without metrics (an `ImportedValkeyCache`) is left out; the push
+        channel's publisher function is watched with the service's functions.
         """
         valkey = self.valkey_cache
+        channel = self.invalidation_channel
+        publisher = channel.publisher_function if channel is not None else None
         return MetricSources(
             api=self.rest_api,
             service_metrics=self.service_metrics,
             valkey=valkey if isinstance(valkey, _HasValkeyMetrics) else None,
             dax=self.dax_cache,
             stream=self.stream_invalidator,
-            functions=self.functions,
+            functions=(*self.functions, *([publisher] if publisher is not None else [])),
             table=self.table,
+            push=channel,
         )
 
     # -- overridable parts -------------------------------------------------------------
@@ -553,6 +599,21 @@ class CachedProductService(Construct):
             partition_key_prefix=schema.ITEM_PK_PREFIX,
         )
 
+    def _build_invalidation_channel(self, props: InvalidationChannelProps) -> InvalidationChannel:
+        """The push channel (AppSync Events) and its publisher function, logging like ours.
+
+        The publisher runs the shared asset (it holds ``cache_constructs.handlers``) and
+        publishes its EMF metrics with the service's namespace and dimension.
+        """
+        return InvalidationChannel(
+            self,
+            "InvalidationChannel",
+            publisher_code=ProductServiceCode.of(self, wheelhouse=self._wheelhouse),
+            publisher_metrics=self.service_metrics,
+            log_defaults=self.log_settings,
+            props=props,
+        )
+
     def _build_valkey_cache(self, props: ValkeyCacheBuildProps) -> IValkeyCache:
         """The L2 cache in the functions' subnets: the props' type picks the variant."""
         if isinstance(props, ReplicatedValkeyCacheProps):
@@ -654,39 +715,8 @@ class CachedProductService(Construct):
         return responses
 
     def _acknowledge_function_role(self, function: lambda_.Function) -> None:
-        """Explain the two findings every VPC function with X-Ray tracing has."""
-        role = function.role
-        if role is None:
-            return
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                    "policy/service-role/AWSLambdaBasicExecutionRole]"
-                ),
-                reason=(
-                    "AWSLambdaBasicExecutionRole only allows writing the function's own "
-                    "CloudWatch logs; AWS keeps it current for the Lambda service."
-                ),
-            ),
-            Acknowledgment(
-                id=(
-                    "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:"
-                    "policy/service-role/AWSLambdaVPCAccessExecutionRole]"
-                ),
-                reason=(
-                    "AWSLambdaVPCAccessExecutionRole is the minimal policy Lambda needs to "
-                    "manage the function's VPC network interfaces."
-                ),
-            ),
-            Acknowledgment(
-                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "X-Ray active tracing needs xray:PutTraceSegments and "
-                    "xray:PutTelemetryRecords, which have no resource-level permissions."
-                ),
-            ),
-        )
+        """Explain the findings every VPC function with X-Ray tracing has."""
+        acknowledge_function_role(function, in_vpc=True)
 
 
 @runtime_checkable
@@ -753,6 +783,44 @@ def _check_table(table: dynamodb.ITable) -> None:
                 f"table's stream must be {schema.STREAM_VIEW_TYPE} (invalidation needs the "
                 f"old and the new version); got {view}"
             )
+
+
+def _validate_push(
+    *,
+    push_invalidation: bool,
+    invalidation_channel: InvalidationChannel | None,
+    invalidation_channel_props: InvalidationChannelProps | None,
+    lambda_interface_endpoint: bool | None,
+) -> None:
+    require_not_both(
+        "invalidation_channel",
+        invalidation_channel,
+        "invalidation_channel_props",
+        invalidation_channel_props,
+    )
+    require_instance("invalidation_channel", invalidation_channel, InvalidationChannel)
+    require_instance(
+        "invalidation_channel_props", invalidation_channel_props, InvalidationChannelProps
+    )
+    if not push_invalidation:
+        given = [
+            name
+            for name, value in (
+                ("invalidation_channel", invalidation_channel),
+                ("invalidation_channel_props", invalidation_channel_props),
+                ("lambda_interface_endpoint", lambda_interface_endpoint),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(
+                f"push_invalidation=False builds no push path: drop {', '.join(given)}"
+            )
+    if invalidation_channel is not None and invalidation_channel.publisher_function is None:
+        raise ValueError(
+            "invalidation_channel has no publisher function: build it with publisher_code "
+            "(e.g. ProductServiceCode.of(scope)), the handover needs one"
+        )
 
 
 def _validate(

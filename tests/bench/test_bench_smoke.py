@@ -10,9 +10,11 @@ fails. The timings themselves are `make bench`'s job.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from redis_servers import standalone
 
@@ -116,6 +118,29 @@ def test_cold_start(bench_context: BenchContext) -> None:
     assert dogpile["runs"] == TINY.cold_runs and dogpile["vs_floor"] > 0
 
 
+def _cold_verdict(ours_ms: list[float], floor_ms: list[float]) -> bool | None:
+    judged = cold_start._judged_vs_floor(ours_ms, floor_ms)
+    results = {
+        "scenarios": {
+            "cold_start": {"peers": {"ours": {"vs_floor": judged["value"], "judged": judged}}}
+        }
+    }
+    (check,) = [c for c in targets.checks(results) if c.target.startswith("Cold start")]
+    assert f"(+-{judged['tolerance']})" in check.measured
+    return check.met
+
+
+def test_cold_start_verdict_allows_for_the_sampling_error_of_its_rounds() -> None:
+    floor = [220.0, 260.0, 230.0, 300.0, 240.0, 225.0, 280.0, 235.0, 250.0, 245.0]
+    # ours drawn from the same spread as the floor (its rounds in another order), its median
+    # a hair above the floor's: within the sampling error, met
+    ours = [f + 1.0 for f in floor[3:] + floor[:3]]
+    assert statistics.median(ours) > statistics.median(floor)
+    assert _cold_verdict(ours, floor) is True
+    # a third slower in every round: beyond any sampling error, missed
+    assert _cold_verdict([f * 1.33 for f in floor], floor) is False
+
+
 def test_stampede_of_ours_threads_reads_the_origin_once(bench_context: BenchContext) -> None:
     result = stampede.run(with_peers(bench_context, "ours"))
     case = result["peers"]["ours"]["threads_absent"]
@@ -145,6 +170,15 @@ def test_zipf_runs_every_request_without_error(bench_context: BenchContext) -> N
         assert figures["l2_maxmemory_bytes"] > 0
     # the budget-equal variant really has no L1
     assert not any("L1" in source for source in result["peers"]["ours_l1_off"]["sources"])
+    # judged on the paired per-read hits against the LRU (no naive peer in this run)
+    against_lru = result["judged"]["lru_hit_ratio_minus_ours"]
+    assert against_lru["tolerance"] > 0 and isinstance(against_lru["met"], bool)
+    assert against_lru["value"] == pytest.approx(
+        result["lru_reference_hit_ratio"] - result["peers"]["ours_l1_off"]["hit_ratio"],
+        abs=0.01,
+    )
+    assert result["judged"]["naive_hit_ratio_minus_ours"] is None
+    assert "hit_bits" not in result["peers"]["ours_l1_off"]
 
 
 def test_ours_serves_no_stale_read(bench_context: BenchContext) -> None:
@@ -260,6 +294,28 @@ def test_zipf_targets_are_judged_on_the_budget_equal_variant() -> None:
     }
     assert verdicts["Zipf hit ratio >= the LRU reference"] == ("0.65 vs 0.657", False)
     assert verdicts["Zipf origin reads <= the naive peer's"] == ("2400 vs 2395", False)
+
+
+def test_zipf_verdicts_allow_for_the_sampling_error_of_the_paired_reads() -> None:
+    rng = np.random.default_rng(3)
+    lru = rng.random(2000) < 0.65
+    # Redis' sampled LRU: a few reads go the other way each side; 5 fewer hits in all
+    ours = lru.copy()
+    ours[rng.choice(np.flatnonzero(lru), 40, replace=False)] = False
+    ours[rng.choice(np.flatnonzero(~lru), 35, replace=False)] = True
+    ours_bits = "".join("1" if hit else "0" for hit in ours)
+
+    def verdict(bits: str) -> tuple[float, bool]:
+        peers = {"ours_l1_off": {"hit_bits": bits}, "naive": {"hit_bits": bits}}
+        judged = zipf._judged(peers, list(lru))
+        assert judged["naive_hit_ratio_minus_ours"]["value"] == 0  # the same series
+        against_lru = judged["lru_hit_ratio_minus_ours"]
+        return against_lru["value"], against_lru["met"]
+
+    assert verdict(ours_bits) == (0.0025, True)  # a gap of 5 reads in 2000 is noise
+    worse = "".join("0" if i % 10 == 0 else b for i, b in enumerate(ours_bits))
+    value, met = verdict(worse)
+    assert value > 0.05 and met is False  # a tenth of the reads lost: beyond any noise
 
 
 LOUD_WORKER = """

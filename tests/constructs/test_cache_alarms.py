@@ -12,6 +12,7 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 from helpers import new_function, new_stack, new_vpc
@@ -26,6 +27,7 @@ from cache_constructs.cache_alarms import (
 from cache_constructs.cached_rest_api import CachedRestApi, CachedRestApiProps
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
+from cache_constructs.invalidation_channel import InvalidationChannel
 from cache_constructs.metric_sources import MetricSources, ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator
 from cache_constructs.valkey_cache import ReplicatedValkeyCache, ServerlessValkeyCache
@@ -57,6 +59,19 @@ DEFAULT_ALARMS: dict[str, tuple[float, str, str]] = {
     "ApiLatencyP95Critical": (3000, ABOVE, NOT_BREACHING),
     "DaxFaultsWarning": (0, ABOVE, NOT_BREACHING),
     "DaxFaultsCritical": (10, ABOVE, NOT_BREACHING),
+    "L1TrackingUnavailableWarning": (0, ABOVE, NOT_BREACHING),
+    "PushHandoverFailuresWarning": (0, ABOVE, NOT_BREACHING),
+    "PushHandoverFailuresCritical": (10, ABOVE, NOT_BREACHING),
+    "PushPublishFailuresWarning": (0, ABOVE, NOT_BREACHING),
+    "PushPublishFailuresCritical": (10, ABOVE, NOT_BREACHING),
+    "PushDroppedWarning": (0, ABOVE, NOT_BREACHING),
+    "PushDroppedCritical": (10, ABOVE, NOT_BREACHING),
+    "PushPublishErrorsWarning": (0, ABOVE, NOT_BREACHING),
+    "PushPublishErrorsCritical": (10, ABOVE, NOT_BREACHING),
+    "PushConnectServerErrorsWarning": (0, ABOVE, NOT_BREACHING),
+    "PushConnectServerErrorsCritical": (10, ABOVE, NOT_BREACHING),
+    "PushConnectClientErrorsWarning": (10, ABOVE, NOT_BREACHING),
+    "PushConnectClientErrorsCritical": (100, ABOVE, NOT_BREACHING),
 }
 
 #: Every kind of alarm switched off.
@@ -135,6 +150,11 @@ def _sources(stack: Stack, *, valkey_mode: str = "replication-group") -> dict[st
         "functions": [read, invalidate],
         "api": FakeApi(),
         "dax": DaxCache(stack, "Dax", vpc=vpc, table=table),
+        "push": InvalidationChannel(
+            stack,
+            "Push",
+            publisher_code=lambda_.Code.from_inline("def handler(event, context):\n    pass\n"),
+        ),
     }
 
 
@@ -193,12 +213,14 @@ def test_critical_only_when_warnings_are_off() -> None:
 @pytest.mark.parametrize(
     ("source", "kinds"),
     [
-        ("service_metrics", ("L2HitRate", "BypassRate")),
+        ("service_metrics", ("L2HitRate", "BypassRate", "L1TrackingUnavailable")),
         ("valkey", ("ValkeyMemory", "ValkeyEvictions")),
         ("stream", ("IteratorAge", "DlqDepth")),
         ("functions", ("LambdaErrorsRead", "LambdaErrorsInvalidate")),
         ("api", ("ApiLatencyP95",)),
         ("dax", ("DaxFaults",)),
+        # Without the handlers' metrics there is no handover alarm.
+        ("push", ("PushPublishFailures", "PushDropped", "PushPublishErrors", "PushConnect")),
     ],
 )
 def test_alarms_exist_only_for_the_sources_given(source: str, kinds: tuple[str, ...]) -> None:
@@ -377,6 +399,54 @@ def test_dax_fault_alarm_counts_server_faults_not_client_errors(full) -> None:
 # -- props -----------------------------------------------------------------------------------
 
 
+def test_push_alarms_read_the_handover_the_publisher_and_the_event_api(full) -> None:
+    _, _, by_key = full
+    emf = {
+        "Namespace": "CachedProductService",
+        "Dimensions": [{"Name": "service", "Value": "product-service"}],
+    }
+    handover = by_key["PushHandoverFailuresCritical"]
+    assert {k: handover[k] for k in ("MetricName", *emf)} == {
+        "MetricName": "PushHandoverFailure",
+        **emf,
+    }
+    publish = by_key["PushPublishFailuresCritical"]
+    assert {k: publish[k] for k in ("MetricName", *emf)} == {
+        "MetricName": "PushPublishFailure",
+        **emf,
+    }
+    dropped = by_key["PushDroppedCritical"]
+    assert (dropped["Namespace"], dropped["MetricName"], dropped["Statistic"]) == (
+        "AWS/Lambda",
+        "AsyncEventsDropped",
+        "Sum",
+    )
+    (dimension,) = dropped["Dimensions"]
+    assert dimension["Name"] == "FunctionName"
+    assert dimension["Value"]["Ref"].startswith("PushPublisherFunction")
+    errors = by_key["PushPublishErrorsCritical"]["Metrics"]
+    assert errors[0]["Expression"] == "FILL(client, 0) + FILL(server, 0)"
+    assert {m["MetricStat"]["Metric"]["MetricName"] for m in errors[1:]} == {"4XXError", "5XXError"}
+    for key in ("PushConnectServerErrorsCritical", "PushConnectClientErrorsCritical"):
+        assert (by_key[key]["Namespace"], by_key[key]["Period"]) == ("AWS/AppSync", 60)
+
+
+def test_l1_tracking_alarm_counts_environments_that_run_without_tracking(full) -> None:
+    _, _, by_key = full
+    alarm = by_key["L1TrackingUnavailableWarning"]
+    assert {k: alarm[k] for k in ("Namespace", "MetricName", "Statistic", "Period")} == {
+        "Namespace": "CachedProductService",
+        "MetricName": "L1TrackingUnavailable",
+        "Statistic": "Sum",
+        "Period": 60,
+    }
+    assert (
+        "WARNING: Lambda environments whose Valkey refused client tracking"
+        in (alarm["AlarmDescription"])
+    )
+    assert "L1TrackingUnavailableCritical" not in by_key  # no page: reads stay bounded by TTL
+
+
 def test_every_threshold_prop_sets_its_alarm() -> None:
     stack = new_stack()
     alarms = alarms_of(
@@ -394,6 +464,13 @@ def test_every_threshold_prop_sets_its_alarm() -> None:
                 warning=Duration.millis(300), critical=Duration.millis(900)
             ),
             max_dax_faults_per_minute=Thresholds(warning=1, critical=2),
+            max_l1_tracking_unavailable_per_minute=Thresholds(warning=2, critical=20),
+            max_push_handover_failures_per_minute=Thresholds(warning=1, critical=3),
+            max_push_publish_failures_per_minute=Thresholds(warning=2, critical=4),
+            max_push_dropped_per_minute=Thresholds(warning=None, critical=1),
+            max_push_publish_errors_per_minute=Thresholds(warning=3, critical=5),
+            max_push_connect_server_errors_per_minute=Thresholds(warning=4, critical=6),
+            max_push_connect_client_errors_per_minute=Thresholds(warning=50, critical=500),
             evaluation_periods=5,
             datapoints_to_alarm=2,
         ),
@@ -417,6 +494,19 @@ def test_every_threshold_prop_sets_its_alarm() -> None:
         "ApiLatencyP95Critical": 900,
         "DaxFaultsWarning": 1,
         "DaxFaultsCritical": 2,
+        "L1TrackingUnavailableWarning": 2,
+        "L1TrackingUnavailableCritical": 20,
+        "PushHandoverFailuresWarning": 1,
+        "PushHandoverFailuresCritical": 3,
+        "PushPublishFailuresWarning": 2,
+        "PushPublishFailuresCritical": 4,
+        "PushDroppedCritical": 1,
+        "PushPublishErrorsWarning": 3,
+        "PushPublishErrorsCritical": 5,
+        "PushConnectServerErrorsWarning": 4,
+        "PushConnectServerErrorsCritical": 6,
+        "PushConnectClientErrorsWarning": 50,
+        "PushConnectClientErrorsCritical": 500,
     }
     resources = Template.from_stack(stack).to_json()["Resources"]
     for key, threshold in expected.items():

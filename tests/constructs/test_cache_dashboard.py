@@ -20,6 +20,7 @@ from cache_constructs.cache_dashboard import CacheDashboard
 from cache_constructs.cached_rest_api import CachedRestApi
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.dax_cache import DaxCache
+from cache_constructs.invalidation_channel import InvalidationChannel
 from cache_constructs.metric_sources import MetricSources, ServiceMetrics
 from cache_constructs.stream_invalidator import StreamInvalidator
 from cache_constructs.valkey_cache import ReplicatedValkeyCache, ServerlessValkeyCache
@@ -34,9 +35,10 @@ ALL_SECTIONS = [
     "Lambda functions",
     "Stream invalidation",
     "DynamoDB table",
+    "Push invalidation",
 ]
 #: The props that turn each section of ALL_SECTIONS on, in the same order.
-SOURCES = ["api", "service_metrics", "valkey", "dax", "functions", "stream", "table"]
+SOURCES = ["api", "service_metrics", "valkey", "dax", "functions", "stream", "table", "push"]
 
 
 def _metric(namespace: str, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
@@ -156,6 +158,11 @@ def _all_sources(stack: Stack, *, replication_lag: bool = True) -> dict[str, Any
         "functions": [read, invalidate],
         "stream": StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
         "table": table,
+        "push": InvalidationChannel(
+            stack,
+            "Push",
+            publisher_code=lambda_.Code.from_inline("def handler(event, context):\n    pass\n"),
+        ),
     }
 
 
@@ -230,7 +237,13 @@ def test_handler_section_reads_the_emf_names_of_the_contract(full_body) -> None:
     for title, expected in {
         "L1 hits / misses": ["L1Hit", "L1Miss"],
         "L2 hits / misses": ["L2Hit", "L2Miss"],
-        "Degraded paths": ["CacheBypass", "StaleServed", "LeaseWait", "CacheWriteFailure"],
+        "Degraded paths": [
+            "CacheBypass",
+            "StaleServed",
+            "LeaseWait",
+            "CacheWriteFailure",
+            "L1TrackingUnavailable",
+        ],
         "Origin reads and invalidations": ["OriginRead", "DaxFallback", "Invalidations"],
     }.items():
         rows = graphs[title]
@@ -290,6 +303,38 @@ def test_lambda_section_has_one_line_per_function(full_body) -> None:
             (name, "Read", stat),
             (name, "Invalidate", stat),
         ]
+
+
+def test_push_section_shows_handovers_publishes_the_event_api_and_the_clients(full_body) -> None:
+    graphs = _graphs(full_body)
+    handovers = graphs["Handovers by the invalidation function"]
+    assert _names(handovers) == ["PushHandedOver", "PushHandoverFailure"]
+    assert all(row[0] == "CachedProductService" for row in handovers)
+    publishes = graphs["Publishes by the publisher function"]
+    assert _names(publishes) == ["PushPublished", "PushPublishFailure", "AsyncEventsDropped"]
+    assert publishes[-1][0] == "AWS/Lambda"
+    assert _names(graphs["Event API publish errors"]) == ["FILL(client, 0) + FILL(server, 0)"]
+    assert _names(graphs["Client connections"]) == [
+        "ActiveConnections",
+        "ConnectSuccess",
+        "ConnectClientError",
+        "ConnectServerError",
+    ]
+    assert _names(graphs["Deliveries and subscriptions"]) == [
+        "PublishDataMessageSuccess",
+        "FILL(sub_client, 0) + FILL(sub_server, 0)",
+    ]
+
+
+def test_push_section_without_handler_metrics_or_publisher_leaves_their_graphs_out() -> None:
+    _, stack = _stack()
+    CacheDashboard(
+        stack, "Dashboard", sources=MetricSources(push=InvalidationChannel(stack, "Push"))
+    )
+    graphs = _graphs(_body(stack))
+    assert "Handovers by the invalidation function" not in graphs
+    assert "Publishes by the publisher function" not in graphs
+    assert "Client connections" in graphs
 
 
 def test_replication_lag_widget_only_when_the_cache_has_replicas() -> None:
@@ -427,6 +472,11 @@ def test_dashboard_of_the_project_constructs_passes_cdk_nag(valkey_mode: str) ->
             functions=[read, invalidate],
             stream=StreamInvalidator(stack, "Invalidator", table=table, function=invalidate),
             table=table,
+            push=InvalidationChannel(
+                stack,
+                "Push",
+                publisher_code=lambda_.Code.from_inline("def handler(event, context):\n    pass\n"),
+            ),
         ),
     )
     assert dashboard.sections == ALL_SECTIONS

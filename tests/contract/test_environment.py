@@ -64,3 +64,15 @@ def test_policy_service_and_dax_env() -> None:
     assert env.dax_env("daxs://x") == {"DAX_ENDPOINT": "daxs://x"}
     with pytest.raises(ValueError, match="endpoint must not be empty"):
         env.dax_env("")
+
+
+def test_events_env() -> None:
+    assert env.events_env("https://a.appsync-api.eu-west-1.amazonaws.com/event") == {
+        "EVENTS_PUBLISH_URL": "https://a.appsync-api.eu-west-1.amazonaws.com/event",
+        "EVENTS_PUBLISH_AUTH": "iam",
+    }
+    assert env.events_env("http://127.0.0.1:1/event", auth="none")["EVENTS_PUBLISH_AUTH"] == "none"
+    with pytest.raises(ValueError, match="auth must be one of"):
+        env.events_env("http://x/event", auth="key")
+    with pytest.raises(ValueError, match="publish_url"):
+        env.events_env("")

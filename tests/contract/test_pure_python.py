@@ -13,12 +13,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "cache_constructs"
-PURE_FOLDERS = ("contract", "runtime", "product/domain", "product/handlers")
+PURE_FOLDERS = ("contract", "runtime", "handlers", "product/domain", "product/handlers")
 PURE_FILES = (
     "product/routes.py",
     "product/table_schema.py",
     "product/push.py",
     "product/__init__.py",
+    "web_assets.py",
     "__init__.py",
 )
 FORBIDDEN = ("aws_cdk", "jsii", "constructs", "cdk_nag")

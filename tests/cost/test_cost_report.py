@@ -26,15 +26,21 @@ ROUND = sorted((Path(__file__).resolve().parent / "fixtures" / "round_prices").g
 GB = FunctionConfig(memory_mb=1024, architecture="arm64")
 
 
+MONTH_SECONDS = 2_628_000
+
+
 def _traffic(**hits: float) -> Traffic:
+    """test_cost_model's Valkey case: one read a second, every miss on a new fence, one
+    environment per read function."""
     ratios = {"api": 0.0, "l1": 0.0, "l2": 0.0, "dax": 0.0, **hits}
     return Traffic(
-        requests=1_000_000,
+        requests=MONTH_SECONDS,
         reads_per_write=math.inf,
         item_kb=1.0,
         hits=HitRatios(**ratios),
         list_share=0.0,
-        consistent_read_share=0.0,
+        consistent_read_share=1.0,
+        environments=1.0,
     )
 
 
@@ -49,27 +55,40 @@ def _stack(**parts: object) -> StackConfig:
     )
 
 
-def test_valkey_recommendation_names_the_break_even_and_item_size() -> None:
+def test_valkey_recommendation_names_the_break_even_and_what_goes_with_it() -> None:
     stack = _stack(valkey=ServerlessCacheConfig("valkey", None))
     traffic = _traffic(l2=0.8)
     analysis = analyse(stack, traffic, load_price_book("us-east-1", ROUND))
     (l2,) = [r for r in analysis.layers if r.layer == "l2"]
-    # test_cost_model computes this case by hand: break-even 46,085,859, net $-7.1416.
+    # test_cost_model computes this case by hand: break-even 28,362,469, net $-6.6366928.
     assert recommendation(stack, traffic, l2) == (
-        "Valkey serverless does not pay below 46,100,000 requests a month at 1 KB items and a "
-        "hit ratio of 0.80 behind L1; at 1,000,000 it costs $7.14 a month more than it saves."
+        "Valkey serverless does not pay below 28,400,000 requests a month at 1 KB items and a "
+        "hit ratio of 0.80 behind L1; at 2,628,000 it costs $6.64 a month more than it saves. "
+        "These figures count L1 in-process with it: L1 cannot run without Valkey here: client "
+        "tracking, write-through and stream invalidation reach L1 only through Valkey."
     )
 
 
-def test_substitutes_say_what_each_would_do_without_the_other() -> None:
+def test_dax_and_l1_say_they_cannot_run_without_valkey() -> None:
     stack = _stack(valkey=ServerlessCacheConfig("valkey", None), dax=DaxConfig("dax.t3.small", 1))
-    traffic = _traffic(l2=0.8, dax=0.0)
+    traffic = _traffic(l1=0.5, l2=0.8, dax=0.0)
     analysis = analyse(stack, traffic, load_price_book("us-east-1", ROUND))
     by_layer = {r.layer: recommendation(stack, traffic, r) for r in analysis.layers}
     assert "absorbs no requests" in by_layer["dax"]
-    assert "without Valkey serverless, it would pay above" in by_layer["dax"]
-    assert "without DAX 1 x dax.t3.small, it would pay above 46,100,000" in by_layer["l2"]
-    assert by_layer["l1"].endswith("keep it on.")
+    assert by_layer["dax"].endswith(
+        "DAX cannot run without Valkey here: the fence that vouches for DAX lives in Valkey."
+    )
+    # Nothing is said about DAX without Valkey: that stack cannot be deployed.
+    assert "without Valkey serverless" not in by_layer["dax"]
+    assert "These figures count L1 in-process and DAX 1 x dax.t3.small with it" in by_layer["l2"]
+    assert (
+        "Without DAX 1 x dax.t3.small, Valkey serverless and L1 would pay above" in (by_layer["l2"])
+    )
+    assert "keep it on" in by_layer["l1"]
+    assert by_layer["l1"].endswith(
+        "L1 cannot run without Valkey here: client tracking, write-through and stream "
+        "invalidation reach L1 only through Valkey."
+    )
 
 
 def test_number_formats() -> None:
@@ -90,6 +109,33 @@ def test_the_repositorys_bench_result() -> None:
     assert figures.l1 == pytest.approx(sources["HIT-L1"] / ours["reads"])
     l2_hits = sources.get("HIT-L2", 0) + sources.get("STALE", 0)
     assert figures.l2 == pytest.approx(l2_hits / (ours["reads"] - sources["HIT-L1"]))
+    if "consistent_origin_reads" in ours:  # runs since the fences count them
+        share = ours["consistent_origin_reads"] / ours["origin_reads"]
+        assert figures.consistent_read_share == pytest.approx(share)
+    else:
+        assert figures.consistent_read_share is None
+
+
+def _bench(ours: dict[str, object]) -> dict[str, object]:
+    return {
+        "scenarios": {
+            "zipf": {"peers": {"ours": ours, "ours_l1_off": {"hit_ratio": 0.6}}},
+        }
+    }
+
+
+def test_the_bench_counts_give_the_consistent_read_share(tmp_path: Path) -> None:
+    path = tmp_path / "latest.json"
+    ours = {"reads": 100, "sources": {"HIT-L1": 50, "HIT-L2": 20, "MISS": 30}}
+    path.write_text(json.dumps(_bench({**ours, "origin_reads": 40, "consistent_origin_reads": 36})))
+    assert read_bench(path).consistent_read_share == pytest.approx(0.9)  # 36 / 40
+    path.write_text(json.dumps(_bench(ours)))  # a run before the fences counted nothing
+    assert read_bench(path).consistent_read_share is None
+    path.write_text(json.dumps(_bench({**ours, "origin_reads": 40, "consistent_origin_reads": 41})))
+    with pytest.raises(InputError) as error:
+        read_bench(path)
+    assert error.value.field == "--bench"
+    assert "consistent_origin_reads (41) is more than" in error.value.message
 
 
 def test_a_bench_file_without_the_zipf_scenario_names_bench(tmp_path: Path) -> None:
@@ -109,7 +155,9 @@ def test_a_bench_file_without_the_zipf_scenario_names_bench(tmp_path: Path) -> N
         ({"item_kb": 0}, "--item-kb"),
         ({"list_share": 1.5}, "--list-share"),
         ({"page_items": 0}, "--page-items"),
+        ({"consistent_read_share": 1.5}, "--consistent-read-share"),
         ({"consistent_read_share": -0.1}, "--consistent-read-share"),
+        ({"environments": 0.5}, "--environments"),
         ({"handler_ms": -1}, "--handler-ms"),
     ],
 )

@@ -160,6 +160,15 @@ def test_destroy_removal_policy_turns_deletion_protection_off() -> None:
     assert table["Properties"]["DeletionProtectionEnabled"] is False
 
 
+def _gateway_endpoints(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The DynamoDB gateway endpoints (the Lambda interface endpoint of push is apart)."""
+    return {
+        k: v
+        for k, v in _resources(template, "AWS::EC2::VPCEndpoint").items()
+        if v["Properties"]["VpcEndpointType"] == "Gateway"
+    }
+
+
 def _service_log_groups(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     # The test VPC's flow log group is not the service's.
     groups = _resources(template, "AWS::Logs::LogGroup")
@@ -172,8 +181,9 @@ def _log_group_policies(template: dict[str, Any]) -> set[str]:
 
 def test_log_groups_are_retained_by_default(default: Any) -> None:
     _, template = default
-    # Four function log groups and the API's access log group.
-    assert len(_service_log_groups(template)) == 5
+    # Four function log groups, the API's access log group, and the push channel's two (the
+    # Event API's and its publisher function's).
+    assert len(_service_log_groups(template)) == 7
     assert _log_group_policies(template) == {"Retain"}
 
 
@@ -193,7 +203,7 @@ def test_rest_api_props_may_keep_the_access_logs_apart() -> None:
     assert [key for key, policy in policies.items() if policy == "Retain"] == [
         key for key in policies if key.startswith("ProductServiceApiAccessLogs")
     ]
-    assert sorted(policies.values()) == ["Delete"] * 4 + ["Retain"]
+    assert sorted(policies.values()) == ["Delete"] * 6 + ["Retain"]
 
 
 def test_explicit_deletion_protection_wins() -> None:
@@ -347,7 +357,7 @@ def test_functions_reach_the_caches_through_their_security_groups(default: Any) 
 
 def test_dynamodb_gateway_endpoint_is_added(default: Any) -> None:
     service, template = default
-    (endpoint,) = _resources(template, "AWS::EC2::VPCEndpoint").values()
+    (endpoint,) = _gateway_endpoints(template).values()
     assert endpoint["Properties"]["VpcEndpointType"] == "Gateway"
     assert ".dynamodb" in json.dumps(endpoint["Properties"]["ServiceName"])
     assert service.dynamodb_endpoint is not None
@@ -358,14 +368,14 @@ def test_existing_gateway_endpoint_is_reused() -> None:
     own = vpc.add_gateway_endpoint("Dynamo", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
     service = CachedProductService(stack, "ProductService", vpc=vpc)
     template = assertions.Template.from_stack(stack).to_json()
-    assert len(_resources(template, "AWS::EC2::VPCEndpoint")) == 1
+    assert len(_gateway_endpoints(template)) == 1
     assert service.dynamodb_endpoint is not None
     assert service.dynamodb_endpoint.node.path == own.node.path
 
 
 def test_gateway_endpoint_can_be_turned_off() -> None:
     _, template = _template(dynamodb_gateway_endpoint=False)
-    assert not _resources(template, "AWS::EC2::VPCEndpoint")
+    assert not _gateway_endpoints(template)
 
 
 def test_no_nat_gateway(default: Any) -> None:
@@ -822,14 +832,29 @@ def test_the_dashboard_and_the_alarms_take_the_whole_service() -> None:
         "Lambda functions",
         "Stream invalidation",
         "DynamoDB table",
+        "Push invalidation",
     ]
-    # Every function has its error alarms; every part its own kinds.
+    # Every function has its error alarms (the push publisher too); every part its own kinds.
     assert {key for key in alarms.alarms if key.startswith("LambdaErrors")} == {
         f"LambdaErrors{f}{level}"
-        for f in ("ReadFunction", "ListFunction", "WriteFunction", "InvalidationFunction")
+        for f in (
+            "ReadFunction",
+            "ListFunction",
+            "WriteFunction",
+            "InvalidationFunction",
+            "PublisherFunction",
+        )
         for level in ("Warning", "Critical")
     }
-    assert {"ValkeyMemoryCritical", "DaxFaultsCritical", "DlqDepthCritical"} <= set(alarms.alarms)
+    assert {
+        "ValkeyMemoryCritical",
+        "DaxFaultsCritical",
+        "DlqDepthCritical",
+        "PushHandoverFailuresCritical",
+        "PushPublishFailuresCritical",
+        "PushDroppedCritical",
+        "PushPublishErrorsCritical",
+    } <= set(alarms.alarms)
 
 
 # -- one DynamoDB gateway endpoint per VPC ---------------------------------------------------
@@ -840,7 +865,7 @@ def test_two_services_on_one_vpc_in_one_stack_share_one_gateway_endpoint() -> No
     first = CachedProductService(stack, "Products", vpc=vpc)
     second = CachedProductService(stack, "Catalog", vpc=vpc, enable_dax=False)
     template = assertions.Template.from_stack(stack).to_json()
-    (endpoint_id,) = _resources(template, "AWS::EC2::VPCEndpoint")
+    (endpoint_id,) = _gateway_endpoints(template)
     assert endpoint_id.startswith("VpcDynamoDbGatewayEndpoint")
     assert first.dynamodb_endpoint is not None and second.dynamodb_endpoint is not None
     assert first.dynamodb_endpoint.node.path == second.dynamodb_endpoint.node.path
@@ -858,7 +883,7 @@ def test_two_services_on_one_vpc_in_two_stacks_share_one_gateway_endpoint() -> N
     CachedProductService(other, "Catalog", vpc=vpc, enable_dax=False)
     network_t = assertions.Template.from_stack(network).to_json()
     other_t = assertions.Template.from_stack(other).to_json()
-    assert len(_resources(network_t, "AWS::EC2::VPCEndpoint")) == 1
+    assert len(_gateway_endpoints(network_t)) == 1
     assert not _resources(other_t, "AWS::EC2::VPCEndpoint")
     # The second stack's functions still reach DynamoDB through its own prefix-list lookup.
     egress = [
@@ -884,7 +909,7 @@ def test_the_endpoint_routes_every_private_subnet_of_the_vpc() -> None:
         stack, "Products", vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_group_name="app")
     )
     template = assertions.Template.from_stack(stack).to_json()
-    (endpoint,) = _resources(template, "AWS::EC2::VPCEndpoint").values()
+    (endpoint,) = _gateway_endpoints(template).values()
     # A later service in the "data" subnets finds DynamoDB routed there too.
     assert len(endpoint["Properties"]["RouteTableIds"]) == 4
 
@@ -905,15 +930,30 @@ def test_an_imported_vpc_gets_an_endpoint_only_when_asked() -> None:
         stack, "Catalog", vpc=imported, dynamodb_gateway_endpoint=True, enable_dax=False
     )
     template = assertions.Template.from_stack(stack).to_json()
-    (endpoint,) = _resources(template, "AWS::EC2::VPCEndpoint").values()
+    (endpoint,) = _gateway_endpoints(template).values()
     assert endpoint["Properties"]["RouteTableIds"] == ["rtb-a", "rtb-b"]
 
 
 # -- network and logs (security findings) ---------------------------------------------------
 
 
-def test_function_egress_is_dynamodb_prefix_list_and_cache_ports_only(default: Any) -> None:
-    _, template = default
+def test_function_egress_is_dynamodb_prefix_list_cache_ports_and_the_lambda_endpoint(
+    default: Any,
+) -> None:
+    service, template = default
+    assert service.lambda_endpoint is not None
+    (endpoint_sg,) = service.lambda_endpoint.connections.security_groups
+    endpoint_sg_id = {
+        "Fn::GetAtt": [
+            f"{endpoint_sg.stack.get_logical_id(endpoint_sg.node.default_child)}",
+            "GroupId",
+        ]
+    }
+    invalidation_sg = json.dumps(
+        _function(template, "InvalidationFunction")[1]["Properties"]["VpcConfig"][
+            "SecurityGroupIds"
+        ][0]
+    )
     function_groups = {
         json.dumps(_function(template, name)[1]["Properties"]["VpcConfig"]["SecurityGroupIds"][0])
         for name in HANDLERS
@@ -929,6 +969,10 @@ def test_function_egress_is_dynamodb_prefix_list_and_cache_ports_only(default: A
         if "DestinationPrefixListId" in rule:
             assert (rule["FromPort"], rule["ToPort"]) == (443, 443)
             assert rule["DestinationPrefixListId"]["Fn::GetAtt"][0].startswith("DynamoDbPrefixList")
+        elif rule.get("DestinationSecurityGroupId") == endpoint_sg_id:
+            # 443 to the Lambda interface endpoint: the invalidation function's only.
+            assert (rule["FromPort"], rule["ToPort"]) == (443, 443)
+            assert json.dumps(rule["GroupId"]) == invalidation_sg
         else:
             assert rule["FromPort"] in (6379, 9111), rule
     # No function security group allows all outbound traffic inline either.
@@ -967,7 +1011,9 @@ def test_log_encryption_key_encrypts_every_log_group_of_the_service() -> None:
         for k, g in _resources(template, "AWS::Logs::LogGroup").items()
         if k.startswith(("ProductService", "CustomResourceProviderLogs"))
     }
-    assert len(groups) == 6  # four functions, the API's access logs, the custom resources
+    # Four functions, the API's access logs, the custom resources, the Event API and its
+    # publisher function.
+    assert len(groups) == 8
     assert all(g["Properties"]["KmsKeyId"] == key_arn for g in groups.values())
 
 

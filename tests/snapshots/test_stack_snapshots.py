@@ -34,9 +34,18 @@ def synth_template(env: str) -> dict[str, Any]:
 
 
 def masked(template: dict[str, Any]) -> dict[str, Any]:
-    """`template` with asset hashes and asset paths replaced by placeholders."""
+    """`template` with asset hashes, asset paths and API key expiries replaced by placeholders.
+
+    An AppSync API key expires a fixed time after each synth (InvalidationChannel), so its
+    `Expires` differs from one run to the next; its bounds are tested in the construct tests.
+    """
     text = _ASSET_HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
-    return json.loads(_ASSET_PATH.sub("asset.<asset-hash>", text))
+    result: dict[str, Any] = json.loads(_ASSET_PATH.sub("asset.<asset-hash>", text))
+    for resource in result.get("Resources", {}).values():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::AppSync::ApiKey" and "Expires" in properties:
+            properties["Expires"] = "<synth time + key lifetime>"
+    return result
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -44,12 +53,23 @@ def test_stack_snapshot(env: str, snapshot: SnapshotAssertion) -> None:
     assert masked(synth_template(env)) == snapshot(extension_class=JSONSnapshotExtension)
 
 
-def test_masking_removes_every_asset_hash() -> None:
+def test_masking_removes_every_asset_hash_and_the_api_key_expiry() -> None:
     template = {
         "Code": {"S3Key": "a" * 64 + ".zip"},
         "Metadata": {"aws:asset:path": "asset." + "b" * 64},
+        "Resources": {
+            "Key": {"Type": "AWS::AppSync::ApiKey", "Properties": {"Expires": 1796000000}},
+            "Other": {"Type": "AWS::SQS::Queue", "Properties": {"Expires": 1}},
+        },
     }
     assert masked(template) == {
         "Code": {"S3Key": "<asset-hash>.zip"},
         "Metadata": {"aws:asset:path": "asset.<asset-hash>"},
+        "Resources": {
+            "Key": {
+                "Type": "AWS::AppSync::ApiKey",
+                "Properties": {"Expires": "<synth time + key lifetime>"},
+            },
+            "Other": {"Type": "AWS::SQS::Queue", "Properties": {"Expires": 1}},
+        },
     }

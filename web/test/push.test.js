@@ -131,6 +131,26 @@ test('an invalidation with a newer version is fetched at once and shown as push'
   assert.equal(snapshot.data.price, 11);
 });
 
+test('a stored preference does not break an invalidation (it shares the storage prefix)', async (t) => {
+  const world = pushWorld();
+  t.after(() => world.client.close());
+  world.client.setPreference('category', 'kitchen'); // localStorage, beside the cache entries
+  const seen = await connectedWatch(world, '/products/p1');
+  const written = world.api.write({ ...world.api.products.get('p1'), price: 12 });
+  const update = seen.next();
+  world.server.publish(await channelForTag('product:p1'), {
+    type: 'invalidate',
+    key: 'product:p1',
+    version: written.version,
+    at: AT,
+  });
+  await world.clock.advance(200);
+  const snapshot = await update;
+  assert.equal(snapshot.source, 'push');
+  assert.equal(snapshot.data.price, 12);
+  assert.equal(world.client.getPreference('category'), 'kitchen');
+});
+
 test('an invalidation for a version already held (or older) changes nothing', async (t) => {
   const world = pushWorld();
   t.after(() => world.client.close());

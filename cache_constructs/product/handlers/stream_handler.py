@@ -28,6 +28,7 @@ from cache_constructs.product.domain.stream_invalidation import (
 )
 from cache_constructs.product.domain.stream_records import change_from_record
 from cache_constructs.product.handlers.observability import instrument
+from cache_constructs.product.handlers.push_notifications import publish_change
 from cache_constructs.product.handlers.service_runtime import get_runtime
 from cache_constructs.runtime.telemetry import logger
 
@@ -52,6 +53,7 @@ def invalidate(record: DynamoDBRecord) -> None:
             extra={"sequence_number": record.dynamodb.sequence_number if record.dynamodb else None},
         )
         raise
+    publish_change(change)  # after the caches are consistent; best effort, never raises
     logger.debug(
         "invalidated",
         extra={
