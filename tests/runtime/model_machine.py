@@ -14,7 +14,8 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
 - stream: the next record of any item's shard is delivered to the real stream handler
   (per-item order kept, items in any order, as late as hypothesis likes), or an applied
   record is delivered again (at-least-once);
-- faults: delete any one Redis key (eviction), lose every key, Redis unreachable for any
+- faults: delete any one Redis key (eviction), an item's value and fence together
+  (`evict_item_state`), lose every key, Redis unreachable for any
   environment (readers: `redis_unreachable_readers`, writers and the stream function:
   `redis_unreachable_writers`, both: `redis_unreachable`) and back, DAX unreachable and back
   (writes fall back to DynamoDB and DAX keeps its old copy), DAX refusing the next write
@@ -274,6 +275,12 @@ class ConsistencyModel(RuleBasedStateMachine):
     @rule(index=st.integers(0, 40))
     def evict_key(self, index: int) -> None:
         self._run(self.system.evict, index)
+
+    @_allowed("evict_key", "evict_item_state")
+    @rule(product=st.sampled_from(PRODUCTS))
+    def evict_item_state(self, product: str) -> None:
+        """Memory pressure takes an item's value and fence together (its lease, in use, stays)."""
+        self._run(self.system.evict_item_state, product)
 
     @_allowed("lose_every_key")
     @rule()

@@ -44,6 +44,7 @@ from model_steps import READ, PausingClient, Task, set_current_op
 from model_table import RecordingTable
 
 from cache_constructs.contract import environment as names
+from cache_constructs.contract.keys import item_keys
 from cache_constructs.contract.policy import CachePolicy
 from cache_constructs.product.domain.errors import ApiError
 from cache_constructs.product.domain.preconditions import parse_entity_tags
@@ -438,6 +439,13 @@ class ModelSystem:
             key = keys[index % len(keys)]
             note(f"evicted {key.decode()}")
             self.redis.evict(key)
+
+    def evict_item_state(self, product_id: str) -> None:
+        self._begin()
+        keys = item_keys(product_id)
+        note(f"evicted {keys.value} and {keys.tombstone}")
+        self.redis.evict(keys.value.encode())
+        self.redis.evict(keys.tombstone.encode())
 
     def lose_every_key(self) -> None:
         self._begin()
