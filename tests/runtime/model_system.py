@@ -442,10 +442,10 @@ class ModelSystem:
 
     def evict_item_state(self, product_id: str) -> None:
         self._begin()
-        keys = item_keys(product_id)
-        note(f"evicted {keys.value} and {keys.tombstone}")
-        self.redis.evict(keys.value.encode())
-        self.redis.evict(keys.tombstone.encode())
+        value, fence, _lease = item_keys(product_id)  # b139d26 calls the fence `tombstone`
+        note(f"evicted {value} and {fence}")
+        self.redis.evict(value.encode())
+        self.redis.evict(fence.encode())
 
     def lose_every_key(self) -> None:
         self._begin()
