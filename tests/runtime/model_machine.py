@@ -357,3 +357,29 @@ def run_model(
         },
     )
     run_state_machine_as_test(machine, settings=model_settings(**setting_overrides))
+
+
+Step = tuple[str, dict[str, Any]]
+"""One rule call: the rule's name and its arguments, as hypothesis prints a failing example."""
+
+
+def replay(
+    redis_control: RedisControl, moto_client: Any, steps: list[Step], *, code: Any = None
+) -> None:
+    """Run one fixed step list through the machine (its rules, checks and teardown), outside
+    hypothesis: a counterexample kept as a regression case."""
+    machine = type(
+        "ConsistencyModel",
+        (ConsistencyModel,),
+        {
+            "code": code if code is not None else load_code(),
+            "redis_control": redis_control,
+            "moto_client": moto_client,
+            "enabled": None,
+        },
+    )()
+    try:
+        for name, arguments in steps:
+            getattr(machine, name)(**arguments)
+    finally:
+        machine.teardown()

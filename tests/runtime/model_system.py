@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import note
+from hypothesis.control import currently_in_test_context
 from model_dax import FakeDaxCluster
 from model_promise import (
     Precondition,
@@ -69,6 +70,13 @@ ITEM_POLICY = CachePolicy.STATIC.without_layers("api")
 LIST_POLICY = CachePolicy.DYNAMIC.without_layers("api")
 STEP_SECONDS = 0.001
 START_TIME = 1_800_000_000.0
+
+
+def _note(message: str) -> None:
+    """hypothesis' note (printed with a failing example); nothing when a replay drives the
+    machine outside hypothesis (test_consistency_model.py's fixed step lists)."""
+    if currently_in_test_context():
+        note(message)
 
 
 class ModelClock:
@@ -265,7 +273,7 @@ class ModelSystem:
 
         def judge(result: Any) -> None:
             served = Served(result.body, result.etag, result.x_cache)
-            note(f"op {op}: {env} read {product_id}: {served.x_cache} {served.etag}")
+            _note(f"op {op}: {env} read {product_id}: {served.x_cache} {served.etag}")
             check_item_read(self.table.history[product_id], start, served)
             self.clients.saw(product_id, result.etag, result.version)
 
@@ -285,7 +293,7 @@ class ModelSystem:
 
         def judge(result: Any) -> None:
             served = Served(result.body, result.etag, result.x_cache)
-            note(f"op {op}: {env} listed {category}: {served.x_cache} {served.etag}")
+            _note(f"op {op}: {env} listed {category}: {served.x_cache} {served.etag}")
             check_page(self.table.history, category, start, served)
 
         self._actor(env, op, read, judge, pause_at=frozenset({READ} if slow else ()))
@@ -341,7 +349,7 @@ class ModelSystem:
 
         def judge(result: tuple[str, Any]) -> None:
             answer, outcome = result
-            note(f"{what}: {answer} {getattr(outcome, 'etag', '')}")
+            _note(f"{what}: {answer} {getattr(outcome, 'etag', '')}")
             committed = self.table.states_by(op)
             check_write(
                 self.table.history[product_id],
@@ -407,7 +415,7 @@ class ModelSystem:
         pending = self.table.stream.pending[key][0]
         applied = self._invoke_stream(pending.record)
         outcome = "applied" if applied else "failed"
-        note(f"delivered {pending.record['eventName']} of {key}: {outcome}")
+        _note(f"delivered {pending.record['eventName']} of {key}: {outcome}")
         if applied:
             self.table.stream.mark_applied(key)
             if pending.state is not None:
@@ -437,13 +445,13 @@ class ModelSystem:
         keys = self.redis.keys()
         if keys:
             key = keys[index % len(keys)]
-            note(f"evicted {key.decode()}")
+            _note(f"evicted {key.decode()}")
             self.redis.evict(key)
 
     def evict_item_state(self, product_id: str) -> None:
         self._begin()
         value, fence, _lease = item_keys(product_id)  # b139d26 calls the fence `tombstone`
-        note(f"evicted {value} and {fence}")
+        _note(f"evicted {value} and {fence}")
         self.redis.evict(value.encode())
         self.redis.evict(fence.encode())
 
@@ -480,7 +488,7 @@ class ModelSystem:
         self._begin()
         expired = self.redis.advance(seconds)
         if expired:
-            note(f"expired after {seconds} s: {sorted(key.decode() for key in expired)}")
+            _note(f"expired after {seconds} s: {sorted(key.decode() for key in expired)}")
 
     def resume(self, index: int) -> None:
         self._begin()

@@ -23,7 +23,7 @@ import redis
 import redis_servers
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from model_machine import run_model
+from model_machine import Step, replay, run_model
 from model_redis import RedisControl
 
 from cache_constructs.contract.keys import item_keys
@@ -294,3 +294,47 @@ def model_redis() -> Iterator[RedisControl]:
 
 def test_the_consistency_promise_holds_for_the_real_caches(model_redis, _moto_table):
     run_model(model_redis, _moto_table)
+
+
+WRITE = {"writer": "W1", "product": "p1", "category": "red", "pause": "none"}
+ISSUE_8_COUNTEREXAMPLES: dict[str, list[Step]] = {
+    # The step lists the model found (or, for defect 1, needs) on b139d26, where each fails:
+    # tests/runtime/MODEL_FINDINGS.md. They pass here.
+    "defect 1: epochs repeat after eviction": [
+        ("create", {**WRITE, "name": "Lamp"}),
+        ("evict_item_state", {"product": "p1"}),
+        ("start_slow_read_item", {"env": "A", "product": "p1", "no_cache": False}),
+        ("replace", {**WRITE, "name": "Desk", "condition": "none", "seen": 0}),
+        ("evict_item_state", {"product": "p1"}),
+        ("resume_actor", {"index": 0}),
+        ("read_item", {"env": "B", "product": "p1", "no_cache": False}),
+    ],
+    "defect 3: a deleted item comes back from DAX": [
+        ("create", {**WRITE, "name": "Lamp"}),
+        ("dax_refuses_next_write", {}),
+        (
+            "delete",
+            {"writer": "W1", "product": "p1", "condition": "none", "seen": 0, "pause": "none"},
+        ),
+    ],
+    "defect 8: versions restart after delete and re-create": [
+        ("create", {**WRITE, "name": "Lamp"}),
+        (
+            "delete",
+            {"writer": "W1", "product": "p1", "condition": "none", "seen": 0, "pause": "none"},
+        ),
+        ("create", {**WRITE, "name": "Lamp"}),
+    ],
+    "defect 9: a bypassed read serves DAX's old item": [
+        ("create", {**WRITE, "name": "Lamp"}),
+        ("dax_refuses_next_write", {}),
+        ("redis_unreachable_for_reader", {"env": "A"}),
+        ("replace", {**WRITE, "name": "Lamp", "condition": "none", "seen": 0}),
+        ("read_item", {"env": "A", "product": "p1", "no_cache": False}),
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", ISSUE_8_COUNTEREXAMPLES.values(), ids=ISSUE_8_COUNTEREXAMPLES)
+def test_issue_8_counterexamples_keep_the_promise(model_redis, _moto_table, steps):
+    replay(model_redis, _moto_table, steps)
