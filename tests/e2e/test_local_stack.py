@@ -197,6 +197,7 @@ def test_a_write_through_the_api_is_read_back_at_once_past_l1(stack: StackProces
     # L1; a PUT through the write worker must be what the very next GET returns.
     product_id = _new_id("ryw")
     assert stack.request("POST", "/products", body=_product(product_id)).status == 201
+    _wait_until_the_stream_applied(stack, product_id, 1)  # its invalidation may touch L1 too
     reads = [stack.request("GET", f"/products/{product_id}") for _ in range(3)]
     assert reads[-1].x_cache == "HIT-L1"
     for price in (2, 3, 4):
