@@ -22,6 +22,7 @@ import pytest
 import redis
 import redis_servers
 
+from cache_constructs.contract.keys import item_keys
 from cache_constructs.product.domain.representation import item_from_product
 from e2e.request_flow import RequestFlow
 from e2e.stack_process import HttpResult, StackProcess, process_status
@@ -165,9 +166,23 @@ def test_crud_with_cache_headers_and_preconditions(stack: StackProcess) -> None:
     assert stack.request("DELETE", f"/products/{product_id}").status == 404
 
 
+def _wait_until_the_stream_applied(stack: StackProcess, product_id: str, version: int) -> None:
+    """Until the invalidation function has applied the stream record that wrote `version`
+    (the item's fence records version - 1 as stale), bounded by the route's max_staleness."""
+    fence = item_keys(product_id).fence
+    deadline = time.monotonic() + _max_staleness(stack, "GET", "/products/{id}")
+    with redis.Redis.from_url(stack.info["redis_url"], socket_timeout=5) as client:
+        while int(client.hget(fence, "v") or -1) < version - 1:
+            assert time.monotonic() < deadline, f"stream record of {product_id} not applied"
+            time.sleep(0.05)  # polls the fence the stream worker writes (another process)
+
+
 def test_first_read_of_an_uncached_item_is_a_miss_then_a_hit(stack: StackProcess) -> None:
     product_id = _new_id("miss")
     _put_directly(stack, _product(product_id, version=1))
+    # The INSERT's invalidation, applied between two reads, would rightly make the second a
+    # miss too: let it land first.
+    _wait_until_the_stream_applied(stack, product_id, 1)
 
     reads = [stack.request("GET", f"/products/{product_id}") for _ in range(3)]
 
@@ -182,6 +197,7 @@ def test_a_write_through_the_api_is_read_back_at_once_past_l1(stack: StackProces
     # L1; a PUT through the write worker must be what the very next GET returns.
     product_id = _new_id("ryw")
     assert stack.request("POST", "/products", body=_product(product_id)).status == 201
+    _wait_until_the_stream_applied(stack, product_id, 1)  # its invalidation may touch L1 too
     reads = [stack.request("GET", f"/products/{product_id}") for _ in range(3)]
     assert reads[-1].x_cache == "HIT-L1"
     for price in (2, 3, 4):
