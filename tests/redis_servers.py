@@ -218,7 +218,7 @@ def cluster(size: int = 3) -> Iterator[RedisCluster]:
              "--cluster-replicas", "0", "--cluster-yes"],
             check=True, capture_output=True, timeout=30,
         )  # fmt: skip
-        wait_cluster_ok(nodes[0].port)
+        wait_cluster_agreed([node.port for node in nodes])
         yield RedisCluster(nodes)
     finally:
         for node in nodes:
@@ -236,3 +236,30 @@ def wait_cluster_ok(port: int, timeout: float = 15.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError("cluster did not reach cluster_state:ok")
             time.sleep(0.05)
+
+
+def _slot_owners(client: redis.Redis) -> list[tuple[int, int, int]]:
+    """(first slot, last slot, owner's port) of every range, as this node sees them."""
+    return sorted(
+        (int(r[0]), int(r[1]), int(r[2][1])) for r in client.execute_command("CLUSTER", "SLOTS")
+    )
+
+
+def wait_cluster_agreed(ports: list[int], timeout: float = 15.0) -> None:
+    """Until every node reports cluster_state:ok and all see the same slot owners.
+
+    Node 0 alone being ok is not enough: a node still catching up by gossip answers
+    CLUSTERDOWN or MOVED to a stale owner, and a test's first read then bypasses L2.
+    """
+    for port in ports:
+        wait_cluster_ok(port, timeout)
+    deadline = time.monotonic() + timeout
+    clients = [redis.Redis(port=port) for port in ports]
+    try:
+        while len({tuple(_slot_owners(client)) for client in clients}) != 1:
+            if time.monotonic() > deadline:
+                raise TimeoutError("cluster nodes did not agree on the slot owners")
+            time.sleep(0.05)  # gossip between the nodes: no event to wait on from here
+    finally:
+        for client in clients:
+            client.close()
