@@ -21,7 +21,6 @@ import contextlib
 import itertools
 import os
 import random
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +42,7 @@ from model_promise import (
 from model_redis import RedisControl
 from model_steps import READ, PausingClient, Task, set_current_op
 from model_table import RecordingTable
+from runtime_helpers import FakeClock
 
 from cache_constructs.contract import environment as names
 from cache_constructs.contract.keys import item_keys
@@ -79,19 +79,11 @@ def _note(message: str) -> None:
         note(message)
 
 
-class ModelClock:
+class ModelClock(FakeClock):
     """Epoch seconds that move only when the model says so."""
 
     def __init__(self, start: float = START_TIME) -> None:
-        self.now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
+        super().__init__(start)
 
     def iso(self) -> str:
         """`updatedAt` as the write path formats it."""

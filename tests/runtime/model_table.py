@@ -20,15 +20,14 @@ moto call costs milliseconds; this halves an example's.
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from model_steps import current_op
+from product.handler_events import stream_record
 
 PRODUCT_PREFIX = "PRODUCT#"
 PRODUCT_SK = "METADATA"
@@ -140,7 +139,6 @@ class RecordingTable:
         self._client = client
         self._codec = codec
         self._lock = threading.RLock()
-        self._sequence = itertools.count(10**20)
         self.stream = StreamShards()
         self._stored: dict[Key, dict[str, Any]] = {}
         self.history: dict[str, list[ProductState]] = {
@@ -200,26 +198,9 @@ class RecordingTable:
         if key[0].startswith(PRODUCT_PREFIX) and key[1] == PRODUCT_SK:
             state = self._commit(key[0].removeprefix(PRODUCT_PREFIX), new)
         event = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-        stream: dict[str, Any] = {
-            "ApproximateCreationDateTime": 1795486200,
-            "Keys": {"PK": {"S": key[0]}, "SK": {"S": key[1]}},
-            "SequenceNumber": str(next(self._sequence)),
-            "SizeBytes": 256,
-            "StreamViewType": "NEW_AND_OLD_IMAGES",
-        }
-        if new is not None:
-            stream["NewImage"] = new
-        if old is not None:
-            stream["OldImage"] = old
-        record = {
-            "eventID": uuid.uuid4().hex,
-            "eventName": event,
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": "eu-west-1",
-            "dynamodb": stream,
-            "eventSourceARN": STREAM_ARN,
-        }
+        keys = {"PK": {"S": key[0]}, "SK": {"S": key[1]}}
+        record = stream_record(event, keys=keys, new=new, old=old)
+        record["eventSourceARN"] = STREAM_ARN  # this model's table, not the handler tests'
         self.stream.append(PendingRecord(record, key, state))
 
     def _commit(self, product_id: str, item: dict[str, Any] | None) -> ProductState:
