@@ -21,7 +21,11 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
   (writes fall back to DynamoDB and DAX keeps its old copy), DAX refusing the next write
   only (`dax_blip`), DAX losing a write's reply;
 - time: the clock moves 0.5 s to 25 h (DAX records and Redis TTLs expire on it);
-- `resume_actor`: a parked reader or writer runs to its next pause point or its end.
+- `resume_actor`: a parked reader or writer runs to its next pause point or its end;
+- `read_races_write`: the read-through race as one step (some of the item's keys evicted, a
+  reader parked with the origin's answer, a replace or delete through the API, some keys
+  evicted again, the reader's fill), so the search reaches races that need evictions on both
+  sides of the write (issue 8's defect 1) without finding five steps in one order.
 Invariants (model_promise.py), after every answer: the consistency promise per environment
 (due at once for coherent L1s and no-cache requests, after the L1 TTL where tracking is
 refused; an out-of-band write is due once its stream record is delivered), read-your-writes
@@ -74,6 +78,16 @@ PAUSES = {
     "after-commit": frozenset({WRITE}),
     "after-both": frozenset({READ, WRITE}),
 }
+EVICTIONS = {
+    "nothing": (),
+    "value": ("value",),
+    "fence": ("fence",),
+    "lease": ("lease",),
+    "value and fence": ("value", "fence"),
+    "every key": ("value", "fence", "lease"),
+}
+"""What memory pressure may take of an item's keys at a point of `read_races_write`, from the
+least (where hypothesis shrinks to: a counterexample shows the fewest evictions it needs)."""
 ADVANCES = (0.5, 2.5, 6.0, 31.0, 301.0, 3601.0, 90_000.0)
 """Past a lease (2 s), the list L1 TTL (5 s), the list SWR (30 s), the item L1 TTL, a fence's
 minimum and the negative TTL (300 s), a DAX record (3,600 s), an item's L2 TTL (1 day)."""
@@ -169,6 +183,39 @@ class ConsistencyModel(RuleBasedStateMachine):
     )
     def start_slow_read_list(self, env: str, category: str, no_cache: bool) -> None:
         self._run(self.system.read_list, env, category, no_cache=no_cache, slow=True)
+
+    @_allowed("read_races_write")
+    @rule(
+        env=st.sampled_from(READERS),
+        product=st.sampled_from(PRODUCTS),
+        writer=st.sampled_from(WRITERS),
+        kind=st.sampled_from(["replace", "delete"]),
+        name=st.sampled_from(NAMES),
+        before_read=st.sampled_from(list(EVICTIONS)),
+        before_fill=st.sampled_from(list(EVICTIONS)),
+    )
+    def read_races_write(
+        self,
+        env: str,
+        product: str,
+        writer: str,
+        kind: str,
+        name: str,
+        before_read: str,
+        before_fill: str,
+    ) -> None:
+        """A fill races a write in one step (evictions around it chosen by the search): the
+        same race takes five separate steps in the right order otherwise."""
+        self._run(
+            self.system.read_races_write,
+            env,
+            product,
+            writer=writer,
+            kind=kind,
+            name=name,
+            evicted_before_read=EVICTIONS[before_read],
+            evicted_before_fill=EVICTIONS[before_fill],
+        )
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -280,7 +327,7 @@ class ConsistencyModel(RuleBasedStateMachine):
     @rule(product=st.sampled_from(PRODUCTS))
     def evict_item_state(self, product: str) -> None:
         """Memory pressure takes an item's value and fence together (its lease, in use, stays)."""
-        self._run(self.system.evict_item_state, product)
+        self._run(self.system.evict_item_keys, product, ("value", "fence"))
 
     @_allowed("lose_every_key")
     @rule()

@@ -68,6 +68,8 @@ NAMES = ("Lamp", "Desk")
 PAGE_LIMIT = 10
 ITEM_POLICY = CachePolicy.STATIC.without_layers("api")
 LIST_POLICY = CachePolicy.DYNAMIC.without_layers("api")
+ITEM_KEY_PARTS = ("value", "fence", "lease")
+"""An item's Redis keys in `item_keys` order."""
 STEP_SECONDS = 0.001
 START_TIME = 1_800_000_000.0
 
@@ -215,16 +217,18 @@ class ModelSystem:
         *,
         pause_at: frozenset[str] = frozenset(),
         outage: list[bool] | None = None,
-    ) -> None:
-        """Run `fn` now (no pause points) or as a task parked at its first pause point.
-        `outage` ([bool]) is set when Redis becomes unreachable for `environment` meanwhile."""
+    ) -> Actor | None:
+        """Run `fn` now (no pause points) or as a task parked at its first pause point; the
+        parked actor, if it parked. `outage` ([bool]) is set when Redis becomes unreachable for
+        `environment` meanwhile."""
         if not pause_at:
             on_done(fn())
-            return
+            return None
         task = Task(op, f"op{op}@{environment}", fn, pause_at)
         actor = Actor(task, environment, on_done, outage if outage is not None else [False])
         task.start()
         self._settle(actor)
+        return None if task.done else actor
 
     def _settle(self, actor: Actor) -> None:
         if not actor.task.done:
@@ -251,7 +255,8 @@ class ModelSystem:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def read_item(self, env: str, product_id: str, *, no_cache: bool, slow: bool) -> None:
+    def read_item(self, env: str, product_id: str, *, no_cache: bool, slow: bool) -> Actor | None:
+        """Read an item in `env`; a slow read parks after its first origin call (returned)."""
         op = self._begin()
         environment = self.envs[env]
         skips = no_cache and self.code.skips_l1_on_no_cache
@@ -269,7 +274,32 @@ class ModelSystem:
             check_item_read(self.table.history[product_id], start, served)
             self.clients.saw(product_id, result.etag, result.version)
 
-        self._actor(env, op, read, judge, pause_at=frozenset({READ} if slow else ()))
+        return self._actor(env, op, read, judge, pause_at=frozenset({READ} if slow else ()))
+
+    def read_races_write(
+        self,
+        env: str,
+        product_id: str,
+        *,
+        writer: str,
+        kind: str,
+        name: str,
+        evicted_before_read: tuple[str, ...],
+        evicted_before_fill: tuple[str, ...],
+    ) -> None:
+        """The race every read-through cache must win, as one step: memory pressure takes some
+        of the item's keys, a reader reads the origin (parked with that answer in hand), a
+        writer replaces or deletes the item through the API (committed and written through),
+        memory pressure takes some keys again, then the reader goes on to its fill."""
+        self.evict_item_keys(product_id, evicted_before_read)
+        reader = self.read_item(env, product_id, no_cache=False, slow=True)
+        self.write(writer, kind, product_id, name=name)
+        self.evict_item_keys(product_id, evicted_before_fill)
+        if reader is not None:  # an L2 hit read no origin: there was no fill to race
+            self._begin()
+            set_current_op(reader.task.op)
+            reader.task.finish()
+            self._settle(reader)
 
     def read_list(self, env: str, category: str, *, no_cache: bool, slow: bool) -> None:
         op = self._begin()
@@ -440,12 +470,16 @@ class ModelSystem:
             _note(f"evicted {key.decode()}")
             self.redis.evict(key)
 
-    def evict_item_state(self, product_id: str) -> None:
+    def evict_item_keys(self, product_id: str, which: tuple[str, ...]) -> None:
+        """Evict the item's keys named in `which` ("value", "fence", "lease")."""
+        if not which:
+            return
         self._begin()
-        value, fence, _lease = item_keys(product_id)  # b139d26 calls the fence `tombstone`
-        _note(f"evicted {value} and {fence}")
-        self.redis.evict(value.encode())
-        self.redis.evict(fence.encode())
+        # by position: b139d26 names the fence `tombstone`
+        keys = dict(zip(ITEM_KEY_PARTS, item_keys(product_id), strict=True))
+        _note(f"evicted {', '.join(keys[part] for part in which)}")
+        for part in which:
+            self.redis.evict(keys[part].encode())
 
     def lose_every_key(self) -> None:
         self._begin()

@@ -298,9 +298,25 @@ def test_the_consistency_promise_holds_for_the_real_caches(model_redis, _moto_ta
 
 WRITE = {"writer": "W1", "product": "p1", "category": "red", "pause": "none"}
 ISSUE_8_COUNTEREXAMPLES: dict[str, list[Step]] = {
-    # The step lists the model found (or, for defect 1, needs) on b139d26, where each fails:
+    # The step lists the model found on b139d26, where each fails (defect 1 also as the
+    # seven separate steps the same race takes without `read_races_write`):
     # tests/runtime/MODEL_FINDINGS.md. They pass here.
-    "defect 1: epochs repeat after eviction": [
+    "defect 1: epochs repeat after eviction (as the search found it)": [
+        (
+            "read_races_write",
+            {
+                "env": "B",
+                "product": "p1",
+                "writer": "W1",
+                "kind": "replace",
+                "name": "Lamp",
+                "before_read": "nothing",
+                "before_fill": "value and fence",
+            },
+        ),
+        ("read_item", {"env": "A", "product": "p1", "no_cache": False}),
+    ],
+    "defect 1: epochs repeat after eviction (a live version, step by step)": [
         ("create", {**WRITE, "name": "Lamp"}),
         ("evict_item_state", {"product": "p1"}),
         ("start_slow_read_item", {"env": "A", "product": "p1", "no_cache": False}),
