@@ -327,7 +327,7 @@ class ConsistencyModel(RuleBasedStateMachine):
     @rule(product=st.sampled_from(PRODUCTS))
     def evict_item_state(self, product: str) -> None:
         """Memory pressure takes an item's value and fence together (its lease, in use, stays)."""
-        self._run(self.system.evict_item_keys, product, ("value", "fence"))
+        self._run(self.system.evict_item_keys, product, EVICTIONS["value and fence"])
 
     @_allowed("lose_every_key")
     @rule()

@@ -296,10 +296,7 @@ class ModelSystem:
         self.write(writer, kind, product_id, name=name)
         self.evict_item_keys(product_id, evicted_before_fill)
         if reader is not None:  # an L2 hit read no origin: there was no fill to race
-            self._begin()
-            set_current_op(reader.task.op)
-            reader.task.finish()
-            self._settle(reader)
+            self._go_on(reader, to_end=True)
 
     def read_list(self, env: str, category: str, *, no_cache: bool, slow: bool) -> None:
         op = self._begin()
@@ -517,12 +514,19 @@ class ModelSystem:
             _note(f"expired after {seconds} s: {sorted(key.decode() for key in expired)}")
 
     def resume(self, index: int) -> None:
-        self._begin()
+        """A parked actor runs to its next pause point or its end."""
         if not self.actors:
+            self._begin()
             return
-        actor = self.actors[index % len(self.actors)]
+        self._go_on(self.actors[index % len(self.actors)], to_end=False)
+
+    def _go_on(self, actor: Actor, *, to_end: bool) -> None:
+        self._begin()
         set_current_op(actor.task.op)
-        actor.task.resume()
+        if to_end:
+            actor.task.finish()
+        else:
+            actor.task.resume()
         self._settle(actor)
 
     # --- the end --------------------------------------------------------------------------------
