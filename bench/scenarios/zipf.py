@@ -21,6 +21,7 @@ with a tolerance of two standard errors of the difference, from a moving-block b
 the paired per-read hits (read i of each series is the same request of the trace): Redis'
 LRU evicts by sampling, so two runs of one trace differ by a few reads, and a verdict on the
 line (0.6201 vs 0.6201 in a quick run; 0.6536 vs 0.6571 in a full one) must not flip on it.
+The quick run replays the full run's trace: a shorter one flipped anyway (bench/sizes.py).
 """
 
 from __future__ import annotations
