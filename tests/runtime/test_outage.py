@@ -109,22 +109,30 @@ def blackhole():
 
 
 def test_tight_timeouts_then_the_breaker_stops_waiting(blackhole, counting_dynamo, clock):
+    """Judged by what the client did, not by how fast this machine is: while the breaker is
+    closed each read waits out the configured timeout (a lower bound a slow machine cannot
+    break), and once it is open no read checks a connection out at all."""
     put_product(counting_dynamo, "o3", 1)
     runtime = runtime_for(
         blackhole, counting_dynamo, clock, REDIS_TIMEOUT_MS="50", REDIS_CONNECT_TIMEOUT_MS="50"
     )
-    timings = []
-    for _ in range(REDIS_FAILURE_THRESHOLD + 3):
+    settings = runtime.l2.client.connection_pool.connection_kwargs
+    assert (settings["socket_timeout"], settings["socket_connect_timeout"]) == (0.05, 0.05)
+    checkouts = count_connections(runtime.l2.client)
+    for _ in range(REDIS_FAILURE_THRESHOLD):
         runtime.items.l1.clear()
         started = time.perf_counter()
         assert runtime.items.read("o3").x_cache == "BYPASS"
-        timings.append(time.perf_counter() - started)
-    # while closed, each call waits about one 50 ms read timeout (redis-py retries are off)
-    assert all(0.04 < t < 0.5 for t in timings[:REDIS_FAILURE_THRESHOLD])
-    # once open, the cache is skipped at once (the origin read is all that is left)
+        # each call waited for one 50 ms read timeout (redis-py retries are off)
+        assert time.perf_counter() - started >= 0.045
     assert runtime.l2.breaker.state == OPEN
-    waited = min(timings[:REDIS_FAILURE_THRESHOLD])
-    assert all(t < waited - 0.03 for t in timings[REDIS_FAILURE_THRESHOLD:])
+    tried = len(checkouts)
+    assert tried >= REDIS_FAILURE_THRESHOLD
+    # once open, the cache is skipped at once: no connection, so no timeout to wait for
+    for _ in range(3):
+        runtime.items.l1.clear()
+        assert runtime.items.read("o3").x_cache == "BYPASS"
+    assert len(checkouts) == tried
 
 
 def test_one_bad_key_does_not_open_the_breaker_for_all_keys(
