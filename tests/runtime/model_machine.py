@@ -23,9 +23,10 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
 - time: the clock moves 0.5 s to 25 h (DAX records and Redis TTLs expire on it);
 - `resume_actor`: a parked reader or writer runs to its next pause point or its end;
 - `read_races_write`: the read-through race as one step (some of the item's keys evicted, a
-  reader parked with the origin's answer, a replace or delete through the API, some keys
-  evicted again, the reader's fill), so the search reaches races that need evictions on both
-  sides of the write (issue 8's defect 1) without finding five steps in one order.
+  reader parked with the origin's answer, a replace or delete through the API or an
+  out-of-band update with its stream record delivered, some keys evicted again, the reader's
+  fill), so the search reaches races that need evictions on both sides of the write (issue 8's
+  defect 1) without finding five steps in one order.
 Invariants (model_promise.py), after every answer: the consistency promise per environment
 (due at once for coherent L1s and no-cache requests, after the L1 TTL where tracking is
 refused; an out-of-band write is due once its stream record is delivered), read-your-writes
@@ -189,7 +190,7 @@ class ConsistencyModel(RuleBasedStateMachine):
         env=st.sampled_from(READERS),
         product=st.sampled_from(PRODUCTS),
         writer=st.sampled_from(WRITERS),
-        kind=st.sampled_from(["replace", "delete"]),
+        kind=st.sampled_from(["replace", "delete", "out of band"]),
         name=st.sampled_from(NAMES),
         before_read=st.sampled_from(list(EVICTIONS)),
         before_fill=st.sampled_from(list(EVICTIONS)),

@@ -290,10 +290,18 @@ class ModelSystem:
         """The race every read-through cache must win, as one step: memory pressure takes some
         of the item's keys, a reader reads the origin (parked with that answer in hand), a
         writer replaces or deletes the item through the API (committed and written through),
-        memory pressure takes some keys again, then the reader goes on to its fill."""
+        memory pressure takes some keys again, then the reader goes on to its fill.
+
+        `kind="out of band"` writes straight into the table instead (`writer` unused) and
+        delivers the item's stream records inside the race: the same race aimed at the
+        stream path, whose invalidation is then all that tells the caches."""
         self.evict_item_keys(product_id, evicted_before_read)
         reader = self.read_item(env, product_id, no_cache=False, slow=True)
-        self.write(writer, kind, product_id, name=name)
+        if kind == "out of band":
+            self.out_of_band_update(product_id, name)
+            self.deliver_item_records(product_id)
+        else:
+            self.write(writer, kind, product_id, name=name)
         self.evict_item_keys(product_id, evicted_before_fill)
         if reader is not None:  # an L2 hit read no origin: there was no fill to race
             self._go_on(reader, to_end=True)
@@ -439,6 +447,14 @@ class ModelSystem:
             self.table.stream.mark_applied(key)
             if pending.state is not None:
                 pending.state.obligations.append((self.clock(), self.step))
+
+    def deliver_item_records(self, product_id: str) -> None:
+        """Each stream record pending on the product's partition reaches the stream handler
+        once, in shard order (a failed one stays pending, as the event source mapping keeps it)."""
+        partition = "#" + product_id
+        for key in [key for key in self.table.stream.pending_keys() if key[0].endswith(partition)]:
+            for _ in range(len(self.table.stream.pending[key])):
+                self.deliver(self.table.stream.pending_keys().index(key))
 
     def replay(self, index: int, which: int) -> None:
         """A record applied before arrives again (at-least-once delivery)."""

@@ -333,6 +333,22 @@ ISSUE_8_COUNTEREXAMPLES: dict[str, list[Step]] = {
             {"writer": "W1", "product": "p1", "condition": "none", "seen": 0, "pause": "none"},
         ),
     ],
+    "defect 3: DAX's old copy refills after an out-of-band update's fence was evicted": [
+        ("create", {**WRITE, "name": "Lamp"}),
+        (
+            "read_races_write",
+            {
+                "env": "B",
+                "product": "p1",
+                "writer": "W1",
+                "kind": "out of band",
+                "name": "Desk",
+                "before_read": "value",
+                "before_fill": "fence",
+            },
+        ),
+        ("read_item", {"env": "A", "product": "p1", "no_cache": False}),
+    ],
     "defect 8: versions restart after delete and re-create": [
         ("create", {**WRITE, "name": "Lamp"}),
         (
