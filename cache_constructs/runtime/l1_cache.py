@@ -249,6 +249,8 @@ class L1Cache:
                 self._promote(key, entry)
             else:
                 region.move_to_end(key)
+        if entry.tracked_key is not None and self.tracker is not None:
+            self.tracker.touched(entry.tracked_key)  # keeps the key warm in L2's LRU
         return entry
 
     def read_through(

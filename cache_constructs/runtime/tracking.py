@@ -59,6 +59,9 @@ RECENT_INVALIDATIONS = 1024
 """Invalidated keys remembered to judge tickets; an older ticket is refused (safe side)."""
 CLIENT_NAME = "product-cache-l1-tracking"
 """CLIENT LIST shows the tracking connections under this name."""
+TOUCH_BATCH = 64
+"""L2 keys whose L1 hits are remembered for the next tracked GET to TOUCH (beyond it, a hit
+is not remembered: the hottest keys are touched on the first hits after each GET)."""
 
 
 class Ticket(NamedTuple):
@@ -186,6 +189,8 @@ class L1Tracker:
         self._seq = 0
         self._recent: OrderedDict[str, int] = OrderedDict()
         self._forgotten_seq = 0
+        # L2 keys L1 served since the last tracked GET, which TOUCHes them (see `touched`).
+        self._touched: dict[str, None] = {}
         self.flushes = 0
         """How many times L1 was flushed (connection lost/opened, server flush, MOVED)."""
 
@@ -232,6 +237,18 @@ class L1Tracker:
         # heard from since then only makes that check find nothing to do.
         oldest = min((link.last_heard for link in self._links.values()), default=now)
         self._next_health_check = oldest + self.health_check_seconds
+
+    def touched(self, key: str) -> None:
+        """L1 served a value it holds under the L2 key `key` (on the hit path: no I/O here).
+
+        The next tracked GET sends `TOUCH` for such keys in the same round trip: L2 never sees
+        the reads L1 answers, so without it allkeys-lru evicts exactly the hottest keys (and
+        the eviction's invalidation then drops them from L1 too). Best effort: a key is
+        remembered until that GET, at most `TOUCH_BATCH` of them.
+        """
+        touched = self._touched
+        if len(touched) < TOUCH_BATCH:
+            touched[key] = None
 
     def read(self, key: str, fallback: Callable[[str], bytes | None]) -> TrackedRead:
         """GET `key` through the tracking connection of its primary, with a ticket.
@@ -341,8 +358,16 @@ class L1Tracker:
     def _get(self, link: _Link, key: str) -> tuple[bytes | None, Ticket | None]:
         """GET on the tracking connection; (value, ticket), or (None, None): read elsewhere."""
         connection = link.connection
+        touches = self._touches_for(link.name)
         try:
-            connection.send_command("GET", key)
+            if touches:
+                commands = [("TOUCH", touched) for touched in touches]
+                connection.send_packed_command(connection.pack_commands([*commands, ("GET", key)]))
+                for _ in touches:
+                    with contextlib.suppress(ResponseError):  # e.g. MOVED: its GET will say
+                        connection.read_response(disconnect_on_error=False)
+            else:
+                connection.send_command("GET", key)
             value = connection.read_response()  # pushes before the reply are applied first
         except ResponseError as exc:
             # MovedError is an AskError; a parser without cluster errors gives "MOVED ..."
@@ -363,6 +388,28 @@ class L1Tracker:
         if _buffered(connection):
             self._read_pushes(link, link.last_heard)
         return value, ticket
+
+    def _touches_for(self, name: str) -> list[str]:
+        """Take the touched keys the primary `name` owns (others wait for their own GET).
+
+        One TOUCH per key: in cluster mode keys of one primary may still be in other slots.
+        """
+        if not self._touched:
+            return []
+        # Swapped, then copied in one step (a hit on another thread may still add to the old
+        # dict: that touch is lost, which only costs it its warmth).
+        touched, self._touched = self._touched, {}
+        mine: list[str] = []
+        for key in list(touched):
+            try:
+                owner = self._node_for(key).name
+            except (CacheUnavailable, RedisError, RedisClusterException, OSError, LookupError):
+                continue  # no route now: dropped, best effort
+            if owner == name:
+                mine.append(key)
+            elif len(self._touched) < TOUCH_BATCH:
+                self._touched[key] = None
+        return mine
 
     def _read_pushes(self, link: _Link, now: float) -> None:
         """Apply every complete push the connection holds (never blocks)."""
