@@ -212,6 +212,8 @@ def render(results: dict[str, Any]) -> str:
                 ("hit ratio / LRU (same trace)", "hit_ratio_vs_lru"),
                 ("hit ratio / LRU (steady state)", "hit_ratio_vs_steady_lru"),
                 ("origin reads", "origin_reads"),
+                ("hit ratio of each replay", "hit_ratios"),
+                ("origin reads of each replay", "origin_reads_each"),
                 ("of which strongly consistent (1 RCU, else 0.5)", "consistent_origin_reads"),
                 ("reads", "reads"),
                 ("p50 ms", "p50_ms"),

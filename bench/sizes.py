@@ -37,6 +37,9 @@ class Sizes:
     list_stampede_processes: int = 4
     list_stampede_threads: int = 4
     list_stampede_generations: int = 3
+    zipf_judged_replays: int = 3
+    """The judged Zipf peers (ours_l1_off, naive) replay the trace this many times, each on a
+    fresh redis-server; the targets are judged on their mean (bench/scenarios/zipf.py)."""
     convergence_readers: int = 4
     """Reader processes per peer in the read-your-writes convergence scenario."""
     convergence_writes: int = 50
@@ -111,6 +114,7 @@ TINY = Sizes(
     outage_seconds=0.3,
     synth_runs=1,
     stampede_process_runs=2,
+    zipf_judged_replays=2,
     eviction_interleavings=3,
     blip_interleavings=2,
     blip_seconds=0.3,

@@ -318,6 +318,36 @@ def test_zipf_verdicts_allow_for_the_sampling_error_of_the_paired_reads() -> Non
     assert value > 0.05 and met is False  # a tenth of the reads lost: beyond any noise
 
 
+def test_zipf_judged_peers_are_combined_over_their_replays() -> None:
+    replays = [
+        {"hit_ratio": 0.5, "origin_reads": 2, "hit_bits": "0110", "sources": {"HIT-L2": 2}},
+        {"hit_ratio": 0.75, "origin_reads": 1, "hit_bits": "1110", "sources": {"HIT-L2": 3}},
+    ]
+    combined = zipf._combined(replays)
+    assert (combined["hit_ratio"], combined["origin_reads"]) == (0.625, 1.5)
+    assert (combined["hit_ratios"], combined["origin_reads_each"]) == ([0.5, 0.75], [2, 1])
+    assert zipf._bits(combined) == [0.5, 1.0, 1.0, 0.0]  # read by read, over the replays
+    assert combined["sources"] == {"HIT-L2": 2}  # the other figures: the first replay's
+    assert zipf._combined(replays[:1]) == replays[0]
+
+
+def test_zipf_tolerance_grows_with_the_spread_of_the_replays() -> None:
+    rng = np.random.default_rng(5)
+    lru = rng.random(2000) < 0.65
+    bits = "".join("1" if hit else "0" for hit in lru)
+
+    def tolerance(hit_ratios: list[float]) -> float:
+        ours = {"hit_bits": bits, "hit_ratios": hit_ratios}
+        judged = zipf._judged({"ours_l1_off": ours}, list(lru))["lru_hit_ratio_minus_ours"]
+        assert judged["value"] == 0 and judged["met"] is True
+        return float(judged["tolerance"])
+
+    alike, spread = tolerance([0.65, 0.65, 0.65]), tolerance([0.64, 0.65, 0.66])
+    # two standard errors: the trace's alone, then with the replays' (0.01 / sqrt(3))
+    assert spread == pytest.approx(2 * ((alike / 2) ** 2 + 0.01**2 / 3) ** 0.5, abs=1e-4)
+    assert spread > alike
+
+
 LOUD_WORKER = """
 import sys
 from bench.workers import serve
