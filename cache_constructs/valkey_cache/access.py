@@ -39,6 +39,8 @@ RUNTIME_COMMANDS: tuple[str, ...] = (
     "hmget",
     "hgetall",
     "hset",
+    # L1 hits keep their keys warm (runtime/tracking.py: on the next tracked GET)
+    "touch",
     # the atomic fill / write-through / invalidation scripts
     "eval",
     "evalsha",
@@ -51,6 +53,9 @@ RUNTIME_COMMANDS: tuple[str, ...] = (
     "cluster|slots",
     "cluster|shards",
     "client|setinfo",
+    "client|setname",  # every connection names itself (CLIENT LIST shows whose it is)
+    # L1 coherence: the tracking connection (HELLO 3 needs no grant; ACLs never block it)
+    "client|tracking",
 )
 """The commands the cache runtime needs (cache_constructs/runtime, its Lua scripts included)."""
 

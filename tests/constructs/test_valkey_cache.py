@@ -759,6 +759,7 @@ SAMPLE_ARGS: dict[str, list[object]] = {
     "hmget": [HASH, "v", "e"],
     "hgetall": [HASH],
     "hset": [HASH, "v", 1],
+    "touch": [KEY],
     "eval": ["return 1", 0],
     "evalsha": ["0" * 40, 0],
     "script|load": ["return 1"],
@@ -768,6 +769,8 @@ SAMPLE_ARGS: dict[str, list[object]] = {
     "command": [],
     "cluster|slots": [],
     "cluster|shards": [],
+    "client|setname": ["product-cache"],
+    "client|tracking": ["on"],
 }
 
 
