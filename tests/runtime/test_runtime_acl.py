@@ -14,7 +14,7 @@ import redis
 import redis_servers
 from runtime_helpers import base_env, put_product
 from test_connections import exercise_every_script
-from test_tracking import arrived, warm, write
+from test_tracking import ARRIVAL_TIMEOUT, arrived, one_product_per_primary, warm, write
 
 from cache_constructs.product.domain.codec import PRODUCT_CODEC
 from cache_constructs.runtime.config import load_config
@@ -77,3 +77,41 @@ def test_the_construct_user_runs_every_path_with_a_coherent_l1(
     assert refused(admin) == {}
     with admin.client() as acl:
         assert acl.acl_log() == []  # no permission denied, of a command or of a key
+
+
+def test_the_construct_user_runs_a_cluster_with_a_coherent_l1(
+    redis_cluster: Any, counting_dynamo: Any, clock: Any
+) -> None:
+    """Cluster mode adds slot discovery and a tracking connection per primary."""
+    admins = [redis.Redis(host=host, port=port) for host, port in redis_cluster.startup_nodes]
+    words = [w for w in DEFAULT_ACCESS_STRING.split() if w != UNKNOWN_TO_REDIS_7_0]
+    host, port = redis_cluster.startup_nodes[0]
+    url = f"redis://app:app-password@{host}:{port}/0"
+    try:
+        for admin in admins:
+            admin.execute_command("ACL", "SETUSER", "app", "reset", ">app-password", *words)
+            admin.config_resetstat()
+            admin.acl_log_reset()
+        config = load_config(base_env(REDIS_URL=url, REDIS_CLUSTER="true"))
+        assert config.redis.cluster
+        reader, writer = (
+            build_runtime(config, codec=PRODUCT_CODEC, dynamodb_client=counting_dynamo, clock=clock)
+            for _ in range(2)
+        )
+        owners = one_product_per_primary(reader, 3)
+        for product_id in owners.values():
+            put_product(counting_dynamo, product_id, 1)
+            warm(reader, product_id, 1)
+        assert reader.tracker is not None and reader.tracker.state == TRACKING
+        assert reader.tracker.connected_primaries() == sorted(owners)
+        for product_id in owners.values():
+            write(writer, counting_dynamo, product_id, 2)
+            while reader.items.read(product_id).version != 2:
+                assert reader.tracker.pending(ARRIVAL_TIMEOUT)
+        for admin in admins:
+            assert refused(admin) == {}
+            assert admin.acl_log() == []
+    finally:
+        for admin in admins:
+            admin.execute_command("ACL", "DELUSER", "app")
+            admin.close()
