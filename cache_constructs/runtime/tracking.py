@@ -364,7 +364,9 @@ class L1Tracker:
                 commands = [("TOUCH", touched) for touched in touches]
                 connection.send_packed_command(connection.pack_commands([*commands, ("GET", key)]))
                 for _ in touches:
-                    with contextlib.suppress(ResponseError):  # e.g. MOVED: its GET will say
+                    # An error reply costs the key its touch only. MOVED, say: migrating the
+                    # slot deleted the key here, and that pushed its invalidation to L1.
+                    with contextlib.suppress(ResponseError):
                         connection.read_response(disconnect_on_error=False)
             else:
                 connection.send_command("GET", key)
