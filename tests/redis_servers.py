@@ -27,6 +27,17 @@ REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 
 
+NEWER_THAN_REDIS_7_0 = frozenset({"client|setinfo"})
+"""Commands Valkey 7.2+ (ElastiCache's minimum) knows and this machine's Redis 7.0 does not."""
+
+
+def set_acl_user(admin: redis.Redis, name: str, password: str, access_string: str) -> None:
+    """Create or reset ACL user `name` with `access_string`, leaving out grants of commands
+    this server does not know (it would refuse the whole string)."""
+    words = [w for w in access_string.split() if w.lstrip("+") not in NEWER_THAN_REDIS_7_0]
+    admin.execute_command("ACL", "SETUSER", name, "reset", f">{password}", *words)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

@@ -10,6 +10,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import redis
+import redis_servers
 from aws_cdk import assertions
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -739,8 +740,6 @@ def test_unresolved_tokens_are_not_validated() -> None:
 # --- the access string against a real server ----------------------------------------------
 
 LUA_DIR = Path(__file__).resolve().parents[2] / "cache_constructs" / "runtime"
-# Valkey 7.2+ (ElastiCache's minimum) knows these; this machine's Redis 7.0 does not.
-NEWER_THAN_REDIS_7_0 = {"client|setinfo"}
 KEY, HASH = "pc:{p:1}:v", "pc:{p:1}:t"
 SAMPLE_ARGS: dict[str, list[object]] = {
     "get": [KEY],
@@ -786,15 +785,14 @@ def test_access_string_covers_every_command_of_the_runtime_scripts() -> None:
     commands = _lua_commands()
     assert commands, "the runtime's Lua scripts were not found"
     assert commands <= set(RUNTIME_COMMANDS), commands - set(RUNTIME_COMMANDS)
-    assert set(SAMPLE_ARGS) | NEWER_THAN_REDIS_7_0 == set(RUNTIME_COMMANDS)
+    assert set(SAMPLE_ARGS) | redis_servers.NEWER_THAN_REDIS_7_0 == set(RUNTIME_COMMANDS)
 
 
 @pytest.fixture
 def app_user(own_redis: Any) -> Iterator[tuple[redis.Redis, redis.Redis]]:
     """(admin, app) clients: `app` logs in with the default access string."""
-    words = [w for w in DEFAULT_ACCESS_STRING.split() if w.lstrip("+") not in NEWER_THAN_REDIS_7_0]
     admin = redis.Redis(host="127.0.0.1", port=own_redis.port)
-    admin.execute_command("ACL", "SETUSER", "app", ">app-password", *words)
+    redis_servers.set_acl_user(admin, "app", "app-password", DEFAULT_ACCESS_STRING)
     app = redis.Redis(
         host="127.0.0.1", port=own_redis.port, username="app", password="app-password"
     )

@@ -41,7 +41,7 @@ from model_promise import (
 )
 from model_redis import RedisControl
 from model_steps import READ, PausingClient, Task, set_current_op
-from model_table import RecordingTable
+from model_table import Key, RecordingTable
 from runtime_helpers import FakeClock
 
 from cache_constructs.contract import environment as names
@@ -436,9 +436,10 @@ class ModelSystem:
         """The next record of one item's shard reaches the stream handler (per-item order)."""
         self._begin()
         keys = self.table.stream.pending_keys()
-        if not keys:
-            return
-        key = keys[index % len(keys)]
+        if keys:
+            self._deliver_next(keys[index % len(keys)])
+
+    def _deliver_next(self, key: Key) -> None:
         pending = self.table.stream.pending[key][0]
         applied = self._invoke_stream(pending.record)
         outcome = "applied" if applied else "failed"
@@ -454,7 +455,8 @@ class ModelSystem:
         partition = "#" + product_id
         for key in [key for key in self.table.stream.pending_keys() if key[0].endswith(partition)]:
             for _ in range(len(self.table.stream.pending[key])):
-                self.deliver(self.table.stream.pending_keys().index(key))
+                self._begin()
+                self._deliver_next(key)
 
     def replay(self, index: int, which: int) -> None:
         """A record applied before arrives again (at-least-once delivery)."""

@@ -12,18 +12,28 @@ from typing import Any
 import pytest
 import redis
 import redis_servers
-from runtime_helpers import base_env, put_product
+from runtime_helpers import put_product
 from test_connections import exercise_every_script
-from test_tracking import ARRIVAL_TIMEOUT, arrived, one_product_per_primary, warm, write
+from test_tracking import (
+    ARRIVAL_TIMEOUT,
+    arrived,
+    one_product_per_primary,
+    runtime_on,
+    warm,
+    write,
+)
 
-from cache_constructs.product.domain.codec import PRODUCT_CODEC
-from cache_constructs.runtime.config import load_config
-from cache_constructs.runtime.runtime import CacheRuntime, build_runtime
 from cache_constructs.runtime.tracking import TRACKING
 from cache_constructs.valkey_cache.access import DEFAULT_ACCESS_STRING
 
-# Valkey 7.2+ (ElastiCache's minimum) knows it; this machine's Redis 7.0 does not.
-UNKNOWN_TO_REDIS_7_0 = "+client|setinfo"
+
+def app_url(host: str, port: int) -> str:
+    """Where the runtime logs in as `app`, the user `set_app_user` made."""
+    return f"redis://app:app-password@{host}:{port}/0"
+
+
+def set_app_user(admin: redis.Redis) -> None:
+    redis_servers.set_acl_user(admin, "app", "app-password", DEFAULT_ACCESS_STRING)
 
 
 @pytest.fixture
@@ -31,16 +41,9 @@ def app_server() -> Iterator[tuple[redis_servers.RedisServer, redis.Redis]]:
     """A server with the construct's runtime user `app` (the default user for the admin)."""
     with redis_servers.standalone() as server:
         admin = redis.Redis(host="127.0.0.1", port=server.port)
-        words = [w for w in DEFAULT_ACCESS_STRING.split() if w != UNKNOWN_TO_REDIS_7_0]
-        admin.execute_command("ACL", "SETUSER", "app", ">app-password", *words)
+        set_app_user(admin)
         yield server, admin
         admin.close()
-
-
-def app_runtime(server: redis_servers.RedisServer, dynamo: Any, clock: Any) -> CacheRuntime:
-    url = f"redis://app:app-password@127.0.0.1:{server.port}/0"
-    config = load_config(base_env(REDIS_URL=url))
-    return build_runtime(config, codec=PRODUCT_CODEC, dynamodb_client=dynamo, clock=clock)
 
 
 def refused(admin: redis.Redis) -> dict[str, int]:
@@ -58,8 +61,8 @@ def test_the_construct_user_runs_every_path_with_a_coherent_l1(
 ) -> None:
     server, admin = app_server
     admin.config_resetstat()
-    reader = app_runtime(server, counting_dynamo, clock)
-    writer = app_runtime(server, counting_dynamo, clock)
+    url = app_url("127.0.0.1", server.port)
+    reader, writer = (runtime_on(url, counting_dynamo, clock) for _ in range(2))
     exercise_every_script(writer, counting_dynamo, f"app-{uuid.uuid4().hex[:8]}", "app")
 
     put_product(counting_dynamo, "coherent", 1)
@@ -75,8 +78,7 @@ def test_the_construct_user_runs_every_path_with_a_coherent_l1(
     reader.items.read("next")  # a tracked GET: it carries the L1 hit's TOUCH
     assert int(admin.info("commandstats")["cmdstat_touch"]["calls"]) >= 1
     assert refused(admin) == {}
-    with admin.client() as acl:
-        assert acl.acl_log() == []  # no permission denied, of a command or of a key
+    assert admin.acl_log() == []  # no permission denied, of a command or of a key
 
 
 def test_the_construct_user_runs_a_cluster_with_a_coherent_l1(
@@ -84,20 +86,16 @@ def test_the_construct_user_runs_a_cluster_with_a_coherent_l1(
 ) -> None:
     """Cluster mode adds slot discovery and a tracking connection per primary."""
     admins = [redis.Redis(host=host, port=port) for host, port in redis_cluster.startup_nodes]
-    words = [w for w in DEFAULT_ACCESS_STRING.split() if w != UNKNOWN_TO_REDIS_7_0]
-    host, port = redis_cluster.startup_nodes[0]
-    url = f"redis://app:app-password@{host}:{port}/0"
+    url = app_url(*redis_cluster.startup_nodes[0])
     try:
         for admin in admins:
-            admin.execute_command("ACL", "SETUSER", "app", "reset", ">app-password", *words)
+            set_app_user(admin)
             admin.config_resetstat()
             admin.acl_log_reset()
-        config = load_config(base_env(REDIS_URL=url, REDIS_CLUSTER="true"))
-        assert config.redis.cluster
         reader, writer = (
-            build_runtime(config, codec=PRODUCT_CODEC, dynamodb_client=counting_dynamo, clock=clock)
-            for _ in range(2)
+            runtime_on(url, counting_dynamo, clock, REDIS_CLUSTER="true") for _ in range(2)
         )
+        assert reader.config.redis.cluster
         owners = one_product_per_primary(reader, 3)
         for product_id in owners.values():
             put_product(counting_dynamo, product_id, 1)
