@@ -23,10 +23,11 @@ Rules (each one step; hypothesis chooses them, their arguments and their order):
 - time: the clock moves 0.5 s to 25 h (DAX records and Redis TTLs expire on it);
 - `resume_actor`: a parked reader or writer runs to its next pause point or its end;
 - `read_races_write`: the read-through race as one step (some of the item's keys evicted, a
-  reader parked with the origin's answer, a replace or delete through the API or an
-  out-of-band update with its stream record delivered, some keys evicted again, the reader's
-  fill), so the search reaches races that need evictions on both sides of the write (issue 8's
-  defect 1) without finding five steps in one order.
+  reader parked with the origin's answer, a replace or delete through the API, some keys
+  evicted again, the reader's fill), so the search reaches races that need evictions on both
+  sides of the write (issue 8's defect 1) without finding five steps in one order;
+  `read_races_stream`: the same race against an out-of-band update whose stream records are
+  delivered inside it.
 Invariants (model_promise.py), after every answer: the consistency promise per environment
 (due at once for coherent L1s and no-cache requests, after the L1 TTL where tracking is
 refused; an out-of-band write is due once its stream record is delivered), read-your-writes
@@ -190,7 +191,7 @@ class ConsistencyModel(RuleBasedStateMachine):
         env=st.sampled_from(READERS),
         product=st.sampled_from(PRODUCTS),
         writer=st.sampled_from(WRITERS),
-        kind=st.sampled_from(["replace", "delete", "out of band"]),
+        kind=st.sampled_from(["replace", "delete"]),
         name=st.sampled_from(NAMES),
         before_read=st.sampled_from(list(EVICTIONS)),
         before_fill=st.sampled_from(list(EVICTIONS)),
@@ -205,15 +206,35 @@ class ConsistencyModel(RuleBasedStateMachine):
         before_read: str,
         before_fill: str,
     ) -> None:
-        """A fill races a write in one step (evictions around it chosen by the search): the
-        same race takes five separate steps in the right order otherwise."""
+        """A fill races a write through the API in one step (evictions around it chosen by
+        the search): the same race takes five separate steps in the right order otherwise."""
         self._run(
-            self.system.read_races_write,
+            self.system.read_races,
             env,
             product,
-            writer=writer,
-            kind=kind,
-            name=name,
+            lambda: self.system.write(writer, kind, product, name=name),
+            evicted_before_read=EVICTIONS[before_read],
+            evicted_before_fill=EVICTIONS[before_fill],
+        )
+
+    @_allowed("read_races_stream")
+    @rule(
+        env=st.sampled_from(READERS),
+        product=st.sampled_from(PRODUCTS),
+        name=st.sampled_from(NAMES),
+        before_read=st.sampled_from(list(EVICTIONS)),
+        before_fill=st.sampled_from(list(EVICTIONS)),
+    )
+    def read_races_stream(
+        self, env: str, product: str, name: str, before_read: str, before_fill: str
+    ) -> None:
+        """The same race against an out-of-band update whose stream records are delivered
+        inside it: the stream path's invalidation is all that tells the caches."""
+        self._run(
+            self.system.read_races,
+            env,
+            product,
+            lambda: self.system.out_of_band_update_delivered(product, name),
             evicted_before_read=EVICTIONS[before_read],
             evicted_before_fill=EVICTIONS[before_fill],
         )

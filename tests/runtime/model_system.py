@@ -276,32 +276,22 @@ class ModelSystem:
 
         return self._actor(env, op, read, judge, pause_at=frozenset({READ} if slow else ()))
 
-    def read_races_write(
+    def read_races(
         self,
         env: str,
         product_id: str,
+        write: Callable[[], None],
         *,
-        writer: str,
-        kind: str,
-        name: str,
         evicted_before_read: tuple[str, ...],
         evicted_before_fill: tuple[str, ...],
     ) -> None:
         """The race every read-through cache must win, as one step: memory pressure takes some
-        of the item's keys, a reader reads the origin (parked with that answer in hand), a
-        writer replaces or deletes the item through the API (committed and written through),
-        memory pressure takes some keys again, then the reader goes on to its fill.
-
-        `kind="out of band"` writes straight into the table instead (`writer` unused) and
-        delivers the item's stream records inside the race: the same race aimed at the
-        stream path, whose invalidation is then all that tells the caches."""
+        of the item's keys, a reader reads the origin (parked with that answer in hand),
+        `write` runs, memory pressure takes some keys again, then the reader goes on to its
+        fill."""
         self.evict_item_keys(product_id, evicted_before_read)
         reader = self.read_item(env, product_id, no_cache=False, slow=True)
-        if kind == "out of band":
-            self.out_of_band_update(product_id, name)
-            self.deliver_item_records(product_id)
-        else:
-            self.write(writer, kind, product_id, name=name)
+        write()
         self.evict_item_keys(product_id, evicted_before_fill)
         if reader is not None:  # an L2 hit read no origin: there was no fill to race
             self._go_on(reader, to_end=True)
@@ -448,6 +438,11 @@ class ModelSystem:
             self.table.stream.mark_applied(key)
             if pending.state is not None:
                 pending.state.obligations.append((self.clock(), self.step))
+
+    def out_of_band_update_delivered(self, product_id: str, name: str) -> None:
+        """An out-of-band update, then its item's stream records delivered."""
+        self.out_of_band_update(product_id, name)
+        self.deliver_item_records(product_id)
 
     def deliver_item_records(self, product_id: str) -> None:
         """Each stream record pending on the product's partition reaches the stream handler

@@ -336,12 +336,10 @@ ISSUE_8_COUNTEREXAMPLES: dict[str, list[Step]] = {
     "defect 3: DAX's old copy refills after an out-of-band update's fence was evicted": [
         ("create", {**WRITE, "name": "Lamp"}),
         (
-            "read_races_write",
+            "read_races_stream",
             {
                 "env": "B",
                 "product": "p1",
-                "writer": "W1",
-                "kind": "out of band",
                 "name": "Desk",
                 "before_read": "value",
                 "before_fill": "fence",
